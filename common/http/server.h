@@ -1,0 +1,84 @@
+// HTTP(S) server for /metrics and health endpoints, shared by topdog-exporter and topdog-advisor.
+// Boost.Beast + OpenSSL 3; TLS and basic auth from a web-config file in node_exporter's exporter-toolkit
+// format; gzip; keep-alive; header/body limits; read timeouts. Handlers may block (a scrape waits for its
+// collectors) without stalling other connections. Thread-safe; Stop() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "common/result.h"
+
+namespace topdog::http {
+
+struct Request {
+  std::string method;  // "GET"
+  std::string path;    // "/metrics" (no query)
+  std::string query;   // raw query string without '?', e.g. "collect[]=cpu"
+  // Header names lower-cased. Repeated headers are joined with ", ".
+  std::map<std::string, std::string> headers;
+  std::string remote_address;  // "127.0.0.1:53412"
+
+  // Convenience: header value or "" when absent.
+  const std::string& Header(const std::string& lower_name) const;
+  // All values of a query parameter (URL-decoded), e.g. QueryValues("collect[]").
+  std::vector<std::string> QueryValues(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+  bool compressible = true;  // gzip when the client accepts it and the body is large enough
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+struct ServerOptions {
+  // "host:port" entries, e.g. "127.0.0.1:0", ":9100", "[::1]:9100". Port 0 picks a free port.
+  std::vector<std::string> listen_addresses{":9100"};
+  // exporter-toolkit web config (tls_server_config, http_server_config.headers, basic_auth_users);
+  // empty = plain HTTP without auth. Re-read when the file changes.
+  std::string web_config_file;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 64 * 1024;
+  std::chrono::milliseconds read_timeout{10000};   // whole request (headers+body) must arrive within
+  std::chrono::milliseconds idle_timeout{120000};  // keep-alive connection with no request
+  std::chrono::milliseconds write_timeout{30000};
+  int max_connections = 256;   // beyond that new connections are closed at once
+  int max_requests_in_flight = 40;  // node_exporter's --web.max-requests; beyond it: 503. 0 = unlimited
+  int io_threads = 1;
+  int handler_threads = 4;     // blocking handlers run here, never on the I/O threads
+  // /readyz answers 200 when this returns true (default: always).
+  std::function<bool()> ready;
+  // Metric name prefix for the server's own metrics, e.g. "topdog_exporter".
+  std::string metrics_prefix = "topdog";
+};
+
+class Server {
+ public:
+  // Binds every address, loads the web config (error if it is invalid: a start-up error), starts threads.
+  // routes: exact path -> handler. /healthz and /readyz are built in unless given.
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options, std::map<std::string, Handler> routes);
+  virtual ~Server() = default;
+
+  // Bound ports in the order of listen_addresses (useful with port 0).
+  virtual std::vector<uint16_t> ListeningPorts() const = 0;
+  // Stops accepting, closes connections, joins threads. Idempotent.
+  virtual void Stop() = 0;
+  // <prefix>_http_requests_total{handler,code}, <prefix>_http_request_duration_seconds{handler} (histogram),
+  // <prefix>_http_requests_in_flight, <prefix>_http_auth_failures_total,
+  // <prefix>_http_tls_handshake_errors_total, <prefix>_http_bad_requests_total{reason},
+  // <prefix>_web_config_reloads_total{result}.
+  virtual std::vector<prometheus::MetricFamily> Metrics() const = 0;
+};
+
+}  // namespace topdog::http

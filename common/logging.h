@@ -1,0 +1,19 @@
+// Process-wide logging set-up on spdlog: logfmt or JSON lines on stderr, level from --log.level.
+// SetUpLogging is called once at start-up before other threads exist; spdlog's loggers are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace topdog {
+
+// level: debug|info|warn|error (node_exporter's names); format: logfmt|json.
+// Returns an error naming the bad value; the caller exits 1.
+Result<void> SetUpLogging(std::string_view level, std::string_view format);
+
+// Quotes a logfmt/JSON value safely (escapes quotes, backslashes and control characters).
+std::string LogQuote(std::string_view value);
+
+}  // namespace topdog

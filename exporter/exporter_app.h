@@ -1,0 +1,59 @@
+// ExporterApp wires the enabled collectors to the /metrics handler: request filtering (collect[]/exclude[]),
+// the per-scrape deadline from X-Prometheus-Scrape-Timeout-Seconds, format negotiation and the exporter's own
+// metrics. HandleMetrics is thread-safe (scrapes run concurrently on the server's handler threads).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/http/server.h"
+#include "common/result.h"
+#include "exporter/collector_set.h"
+#include "exporter/io/file_reader.h"
+#include "exporter/io/system.h"
+#include "exporter/options.h"
+
+namespace topdog::exporter {
+
+struct ExporterConfig {
+  CollectorOptions options;
+  std::set<std::string> enabled_collectors;
+  bool disable_exporter_metrics = false;
+  // Used when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header.
+  std::chrono::milliseconds default_scrape_timeout{10000};
+  // Collectors must finish this long before the scraper's timeout, leaving time to serialize and send.
+  std::chrono::milliseconds scrape_timeout_offset{500};
+};
+
+class ExporterApp {
+ public:
+  // Builds the enabled collectors; an unknown collector name or a bad collector flag is an error.
+  static Result<std::unique_ptr<ExporterApp>> Create(ExporterConfig config, const FileReader& reader,
+                                                     const System& system);
+
+  http::Response HandleMetrics(const http::Request& request) const;
+
+  // Adds the HTTP server's own metrics to scrapes (unless exporter metrics are disabled).
+  void SetServerMetrics(std::function<std::vector<prometheus::MetricFamily>()> server_metrics) {
+    server_metrics_ = std::move(server_metrics);
+  }
+
+  // The deadline for a scrape that starts at `now` given the header value ("" when absent).
+  static CollectorSet::Clock::time_point Deadline(CollectorSet::Clock::time_point now, std::string_view timeout_header,
+                                                  std::chrono::milliseconds default_timeout,
+                                                  std::chrono::milliseconds offset);
+
+ private:
+  ExporterApp(ExporterConfig config, std::unique_ptr<CollectorSet> collectors)
+      : config_(std::move(config)), collectors_(std::move(collectors)) {}
+
+  ExporterConfig config_;
+  std::unique_ptr<CollectorSet> collectors_;
+  std::function<std::vector<prometheus::MetricFamily>()> server_metrics_;
+};
+
+}  // namespace topdog::exporter

@@ -1,0 +1,203 @@
+// topdog-exporter: flags -> wiring -> the common HTTP server. No logic here.
+#include <malloc.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/duration.h"
+#include "common/http/server.h"
+#include "common/logging.h"
+#include "exporter/collectors/registry.h"
+#include "exporter/exporter_app.h"
+
+namespace {
+
+using topdog::exporter::CollectorOptions;
+
+int Fail(const std::string& message) {
+  spdlog::error("msg={}", topdog::LogQuote(message));
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Few arenas: glibc's default of 8 per core makes RSS grow with every worker thread.
+  ::mallopt(M_ARENA_MAX, 2);
+
+  CLI::App app{"topdog-exporter: node_exporter-compatible node metrics for Prometheus"};
+  app.set_version_flag("--version", std::string("topdog-exporter ") + TOPDOG_VERSION);
+  app.get_formatter()->column_width(50);
+
+  topdog::exporter::ExporterConfig config;
+  CollectorOptions& o = config.options;
+  std::vector<std::string> listen_addresses{":9100"};
+  std::string web_config_file, telemetry_path = "/metrics", log_level = "info", log_format = "logfmt";
+  std::string compat = "1.12";
+  std::string mount_timeout = "5s", default_timeout = "10s", timeout_offset = "500ms";
+  int max_requests = 40;
+  bool disable_defaults = false, netdev_netlink = true;
+
+  app.add_option("--web.listen-address", listen_addresses, "Addresses on which to expose metrics (repeatable)")
+      ->capture_default_str();
+  app.add_option("--web.config.file", web_config_file, "Path to a web config file (TLS, basic auth; exporter-toolkit format)");
+  app.add_option("--web.telemetry-path", telemetry_path, "Path under which to expose metrics")->capture_default_str();
+  app.add_flag("--web.disable-exporter-metrics", config.disable_exporter_metrics,
+               "Exclude the exporter's own metrics (topdog_exporter_*, except build info)");
+  app.add_option("--web.max-requests", max_requests, "Maximum concurrent scrape requests; 0 disables the limit")
+      ->capture_default_str();
+  app.add_option("--path.procfs", o.paths.procfs, "procfs mountpoint")->capture_default_str();
+  app.add_option("--path.sysfs", o.paths.sysfs, "sysfs mountpoint")->capture_default_str();
+  app.add_option("--path.rootfs", o.paths.rootfs, "rootfs mountpoint")->capture_default_str();
+  app.add_option("--path.udev.data", o.paths.udev_data, "udev data path")->capture_default_str();
+  app.add_option("--log.level", log_level, "Only log messages with the given severity or above: debug, info, warn, error")
+      ->capture_default_str();
+  app.add_option("--log.format", log_format, "Output format of log messages: logfmt or json")->capture_default_str();
+  app.add_option("--compat.node-exporter", compat,
+                 "Emit the label sets of this node_exporter release: 1.12 (upstream current) or 1.5 (Debian 12)")
+      ->capture_default_str();
+  app.add_option("--scrape.default-timeout", default_timeout,
+                 "Collector deadline when the scraper sends no X-Prometheus-Scrape-Timeout-Seconds header")
+      ->capture_default_str();
+  app.add_option("--scrape.timeout-offset", timeout_offset,
+                 "Collectors must finish this long before the scraper's timeout")
+      ->capture_default_str();
+
+  app.add_flag("--collector.disable-defaults", disable_defaults, "Set all collectors to disabled by default");
+  std::map<std::string, bool> collector_on, collector_off;
+  for (const auto& info : topdog::exporter::KnownCollectors()) {
+    collector_on[info.name] = false;
+    collector_off[info.name] = false;
+    app.add_flag("--collector." + info.name, collector_on[info.name],
+                 "Enable the " + info.name + " collector (default: " + (info.enabled_by_default ? "enabled" : "disabled") + ")");
+    app.add_flag("--no-collector." + info.name, collector_off[info.name], "Disable the " + info.name + " collector");
+  }
+  app.add_flag("--collector.cpu.guest,!--no-collector.cpu.guest", o.cpu_guest,
+               "Enables metric node_cpu_guest_seconds_total (default: enabled)");
+  app.add_flag("--collector.cpu.info,!--no-collector.cpu.info", o.cpu_info, "Enables metric cpu_info");
+  app.add_option("--collector.cpu.info.flags-include", o.cpu_info_flags_include,
+                 "Filter the `flags` field in cpuInfo with a value that must be a regular expression");
+  app.add_option("--collector.cpu.info.bugs-include", o.cpu_info_bugs_include,
+                 "Filter the `bugs` field in cpuInfo with a value that must be a regular expression");
+  app.add_option("--collector.diskstats.device-exclude", o.diskstats_device_exclude,
+                 "Regexp of diskstats devices to exclude (mutually exclusive to device-include)")
+      ->capture_default_str();
+  app.add_option("--collector.diskstats.device-include", o.diskstats_device_include,
+                 "Regexp of diskstats devices to include (mutually exclusive to device-exclude)");
+  app.add_option("--collector.filesystem.mount-points-exclude", o.filesystem_mount_points_exclude,
+                 "Regexp of mount points to exclude for filesystem collector")
+      ->capture_default_str();
+  app.add_option("--collector.filesystem.mount-points-include", o.filesystem_mount_points_include,
+                 "Regexp of mount points to include for filesystem collector");
+  app.add_option("--collector.filesystem.fs-types-exclude", o.filesystem_fs_types_exclude,
+                 "Regexp of filesystem types to exclude for filesystem collector")
+      ->capture_default_str();
+  app.add_option("--collector.filesystem.fs-types-include", o.filesystem_fs_types_include,
+                 "Regexp of filesystem types to include for filesystem collector");
+  app.add_option("--collector.filesystem.mount-timeout", mount_timeout,
+                 "How long to wait for a mount to respond before marking it as stale")
+      ->capture_default_str();
+  app.add_option("--collector.filesystem.stat-workers", o.filesystem_stat_workers,
+                 "How many stat calls to process simultaneously")
+      ->capture_default_str();
+  app.add_option("--collector.netdev.device-include", o.netdev_device_include,
+                 "Regexp of net devices to include (mutually exclusive to device-exclude)");
+  app.add_option("--collector.netdev.device-exclude", o.netdev_device_exclude,
+                 "Regexp of net devices to exclude (mutually exclusive to device-include)");
+  app.add_flag("--collector.netdev.netlink,!--no-collector.netdev.netlink", netdev_netlink,
+               "Accepted for node_exporter compatibility; statistics are always read from /proc/net/dev");
+  app.add_flag("--collector.stat.softirq,!--no-collector.stat.softirq", o.stat_softirq,
+               "Export softirq calculation metrics");
+  app.add_option("--collector.vmstat.fields", o.vmstat_fields, "Regexp of fields to return for vmstat collector")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (auto logging = topdog::SetUpLogging(log_level, log_format); !logging) {
+    std::fprintf(stderr, "topdog-exporter: %s\n", logging.error().message.c_str());
+    return 1;
+  }
+  if (compat == "1.5") {
+    o.compat = topdog::exporter::NodeExporterCompat::kV1_5;
+  } else if (compat != "1.12") {
+    return Fail("--compat.node-exporter must be 1.12 or 1.5");
+  }
+  auto parse_duration = [](const std::string& flag, const std::string& value) {
+    auto d = topdog::ParseDuration(value);
+    if (!d) spdlog::error("msg={}", topdog::LogQuote(flag + ": " + d.error().message));
+    return d;
+  };
+  auto mount = parse_duration("--collector.filesystem.mount-timeout", mount_timeout);
+  auto deftimeout = parse_duration("--scrape.default-timeout", default_timeout);
+  auto offset = parse_duration("--scrape.timeout-offset", timeout_offset);
+  if (!mount || !deftimeout || !offset) return 1;
+  o.filesystem_mount_timeout = *mount;
+  config.default_scrape_timeout = *deftimeout;
+  config.scrape_timeout_offset = *offset;
+
+  for (const auto& info : topdog::exporter::KnownCollectors()) {
+    bool enabled = disable_defaults ? false : info.enabled_by_default;
+    if (collector_on[info.name]) enabled = true;
+    if (collector_off[info.name]) enabled = false;
+    if (enabled) config.enabled_collectors.insert(info.name);
+  }
+
+  static topdog::exporter::DiskFileReader reader;
+  static topdog::exporter::RealSystem system;
+  auto exporter = topdog::exporter::ExporterApp::Create(config, reader, system);
+  if (!exporter) return Fail(exporter.error().message);
+
+  std::string enabled_list;
+  for (const auto& name : config.enabled_collectors) enabled_list += (enabled_list.empty() ? "" : ",") + name;
+  spdlog::info("msg={} version={} collectors={}", topdog::LogQuote("starting topdog-exporter"), TOPDOG_VERSION,
+               enabled_list);
+
+  topdog::http::ServerOptions server_options;
+  server_options.listen_addresses = listen_addresses;
+  server_options.web_config_file = web_config_file;
+  server_options.max_requests_in_flight = max_requests;
+  server_options.metrics_prefix = "topdog_exporter";
+  const topdog::exporter::ExporterApp* handler = exporter->get();
+  std::map<std::string, topdog::http::Handler> routes{
+      {telemetry_path, [handler](const topdog::http::Request& r) { return handler->HandleMetrics(r); }}};
+
+  // Block the termination signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Scrapes may start before Start() returns, so the server is published through an atomic.
+  static std::atomic<topdog::http::Server*> server_ptr{nullptr};
+  (*exporter)->SetServerMetrics([] {
+    topdog::http::Server* s = server_ptr.load();
+    return s != nullptr ? s->Metrics() : std::vector<prometheus::MetricFamily>{};
+  });
+  auto server = topdog::http::Server::Start(server_options, std::move(routes));
+  if (!server) return Fail(server.error().message);
+  server_ptr.store(server->get());
+  auto ports = (*server)->ListeningPorts();
+  for (size_t i = 0; i < ports.size(); ++i) {
+    spdlog::info("msg={} address={} port={}", topdog::LogQuote("listening"), listen_addresses[i], ports[i]);
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("msg={} signal={}", topdog::LogQuote("shutting down"), signal_number);
+  (*server)->Stop();
+  return 0;
+}

@@ -1,0 +1,101 @@
+#include "exporter/self_metrics.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <string_view>
+
+#include "exporter/metric_builder.h"
+
+namespace topdog::exporter {
+namespace {
+
+const double kStartTimeSeconds =
+    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+// Reads a small /proc/self file into buf; returns the bytes read or 0.
+size_t ReadSmall(const char* path, char* buf, size_t size) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = ::read(fd, buf, size);
+  ::close(fd);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+}  // namespace
+
+prometheus::MetricFamily BuildInfo() {
+  auto family = Gauge("topdog_exporter_build_info",
+                      "A metric with a constant '1' value labeled by version and compiler of topdog-exporter.");
+  AddSample(family, 1, {{"compiler", __VERSION__}, {"version", TOPDOG_VERSION}});
+  return family;
+}
+
+std::vector<prometheus::MetricFamily> ProcessMetrics() {
+  std::vector<prometheus::MetricFamily> out;
+  struct rusage usage;
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+    double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    out.push_back(Single(Counter("topdog_exporter_process_cpu_seconds_total",
+                                 "Total user and system CPU time spent in seconds."),
+                         cpu));
+  }
+  char buf[256];
+  size_t n = ReadSmall("/proc/self/statm", buf, sizeof buf - 1);
+  if (n > 0) {
+    // statm: size resident shared text lib data dt (pages)
+    std::string_view s(buf, n);
+    uint64_t size_pages = 0, rss_pages = 0;
+    auto r1 = std::from_chars(s.data(), s.data() + s.size(), size_pages);
+    if (r1.ec == std::errc() && r1.ptr < s.data() + s.size()) {
+      auto r2 = std::from_chars(r1.ptr + 1, s.data() + s.size(), rss_pages);
+      if (r2.ec == std::errc()) {
+        double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+        out.push_back(Single(Gauge("topdog_exporter_process_resident_memory_bytes", "Resident memory size in bytes."),
+                             static_cast<double>(rss_pages) * page));
+        out.push_back(Single(Gauge("topdog_exporter_process_virtual_memory_bytes", "Virtual memory size in bytes."),
+                             static_cast<double>(size_pages) * page));
+      }
+    }
+  }
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    int fds = 0;
+    while (dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] != '.') ++fds;
+    }
+    ::closedir(dir);
+    out.push_back(Single(Gauge("topdog_exporter_process_open_fds", "Number of open file descriptors."), fds - 1));
+  }
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    out.push_back(Single(Gauge("topdog_exporter_process_max_fds", "Maximum number of open file descriptors."),
+                         static_cast<double>(limit.rlim_cur)));
+  }
+  out.push_back(Single(Gauge("topdog_exporter_process_start_time_seconds",
+                             "Start time of the process since unix epoch in seconds."),
+                       kStartTimeSeconds));
+  n = ReadSmall("/proc/self/stat", buf, sizeof buf - 1);
+  if (n > 0) {
+    // Field 20 (num_threads), counted after the ')' that ends the command name.
+    std::string_view s(buf, n);
+    size_t pos = s.rfind(')');
+    int field = 2;
+    while (pos != std::string_view::npos && field < 20) {
+      pos = s.find(' ', pos + 1);
+      ++field;
+    }
+    double threads = 0;
+    if (pos != std::string_view::npos &&
+        std::from_chars(s.data() + pos + 1, s.data() + s.size(), threads).ec == std::errc()) {
+      out.push_back(Single(Gauge("topdog_exporter_process_threads", "Number of OS threads in the process."), threads));
+    }
+  }
+  return out;
+}
+
+}  // namespace topdog::exporter

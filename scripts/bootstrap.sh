@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the tests and the benchmarks need.
+# Idempotent: when everything is present it exits in well under a second without touching apt.
+# Usage: scripts/bootstrap.sh [build|test|all]   (default: all)
+set -euo pipefail
+
+build_pkgs=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev googletest
+  prometheus-cpp-dev libboost-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
+  libexpected-dev libssl-dev libcrypt-dev zlib1g-dev nlohmann-json3-dev libeigen3-dev)
+# clang + compiler-rt: libFuzzer targets and the sanitizer build.
+tool_pkgs=(clang libclang-rt-14-dev)
+# Test-time peers: promtool (prometheus), the reference node exporter, curl, htpasswd (bcrypt
+# hashes for web-config tests), openssl (test certificates), wrk (benchmark), python3 with
+# prometheus_client (an independent text-format parser for the compatibility comparison).
+test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client)
+
+case "${1:-all}" in
+  build) want=("${build_pkgs[@]}") ;;
+  test|all) want=("${build_pkgs[@]}" "${tool_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "bootstrap: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+# Packaged daemons (prometheus, node exporter) must not start and grab their ports.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  created_policy=1
+fi
+cleanup() { if [ "$created_policy" = 1 ]; then $sudo rm -f "$policy"; fi; }
+trap cleanup EXIT
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q -o DPkg::Lock::Timeout=600 >&2
+$sudo apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >&2

@@ -1,0 +1,173 @@
+#include "exporter/collector_set.h"
+
+#include <atomic>
+#include <future>
+#include <latch>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "exporter/metric_builder.h"
+
+namespace topdog::exporter {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ValueCollector : public Collector {
+ public:
+  ValueCollector(std::string name, double value) : name_(std::move(name)), value_(value) {}
+  std::string_view Name() const override { return name_; }
+  Result<std::vector<MetricFamily>> Collect() override {
+    ++runs;
+    std::vector<MetricFamily> out;
+    out.push_back(Single(Gauge("test_" + name_, "A test value."), value_));
+    return out;
+  }
+  std::atomic<int> runs{0};
+
+ private:
+  std::string name_;
+  double value_;
+};
+
+class FailingCollector : public Collector {
+ public:
+  std::string_view Name() const override { return "failing"; }
+  Result<std::vector<MetricFamily>> Collect() override {
+    return MakeError(ErrorKind::kBadData, "/proc/stat line 3: field 2 is not a number");
+  }
+};
+
+// Blocks in Collect until released, like statfs on a hung NFS mount.
+class HangingCollector : public Collector {
+ public:
+  std::string_view Name() const override { return "hanging"; }
+  Result<std::vector<MetricFamily>> Collect() override {
+    ++runs;
+    entered.count_down();
+    release.wait();
+    std::vector<MetricFamily> out;
+    out.push_back(Single(Gauge("test_hanging", "Late value."), 1));
+    return out;
+  }
+  std::atomic<int> runs{0};
+  std::latch entered{1};
+  std::latch release{1};
+};
+
+// Sample values by "family{collector=...}" for easy assertions.
+std::map<std::string, double> Flatten(const CollectorSet::Scrape& scrape) {
+  std::map<std::string, double> out;
+  for (const MetricFamily* family : scrape.Ordered()) {
+    for (const auto& metric : family->metric) {
+      std::string key = family->name;
+      for (const auto& label : metric.label) key += "{" + label.name + "=" + label.value + "}";
+      out[key] = family->type == prometheus::MetricType::Gauge ? metric.gauge.value : metric.counter.value;
+    }
+  }
+  return out;
+}
+
+TEST(CollectorSetTest, ReportsSuccessPerCollectorAndKeepsOthersWhenOneFails) {
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<ValueCollector>("a", 7));
+  collectors.push_back(std::make_unique<FailingCollector>());
+  CollectorSet set(std::move(collectors));
+  auto values = Flatten(set.Collect(CollectorSet::Clock::now() + 10s));
+  EXPECT_EQ(values["test_a"], 7);
+  EXPECT_EQ(values["node_scrape_collector_success{collector=a}"], 1);
+  EXPECT_EQ(values["node_scrape_collector_success{collector=failing}"], 0);
+  EXPECT_EQ(values.count("node_scrape_collector_duration_seconds{collector=failing}"), 1u);
+}
+
+TEST(CollectorSetTest, HungCollectorMissesDeadlineWithoutBlockingTheScrapeOrStartingASecondRun) {
+  auto hanging = std::make_unique<HangingCollector>();
+  HangingCollector* hang = hanging.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<ValueCollector>("a", 1));
+  collectors.push_back(std::move(hanging));
+  CollectorSet set(std::move(collectors));
+
+  auto first = Flatten(set.Collect(CollectorSet::Clock::now() + 50ms));
+  EXPECT_EQ(first["node_scrape_collector_success{collector=hanging}"], 0);
+  EXPECT_EQ(first["node_scrape_collector_success{collector=a}"], 1);
+  EXPECT_EQ(first.count("test_hanging"), 0u);
+
+  hang->entered.wait();
+  auto second = Flatten(set.Collect(CollectorSet::Clock::now() + 20ms));
+  EXPECT_EQ(second["node_scrape_collector_success{collector=hanging}"], 0);
+  EXPECT_EQ(hang->runs.load(), 1) << "a hung collector must not be started again while it runs";
+
+  auto self = set.SelfMetrics();
+  ASSERT_EQ(self[1].name, "topdog_exporter_collector_timeouts_total");
+  for (const auto& metric : self[1].metric) {
+    if (metric.label[0].value == "hanging") EXPECT_EQ(metric.counter.value, 2);
+  }
+
+  hang->release.count_down();
+  // Once released, a fresh run serves the next scrape.
+  auto third = Flatten(set.Collect(CollectorSet::Clock::now() + 10s));
+  EXPECT_EQ(third["node_scrape_collector_success{collector=hanging}"], 1);
+  EXPECT_EQ(third["test_hanging"], 1);
+}
+
+TEST(CollectorSetTest, FiltersByCollectorName) {
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<ValueCollector>("a", 1));
+  collectors.push_back(std::make_unique<ValueCollector>("b", 2));
+  CollectorSet set(std::move(collectors));
+  std::set<std::string> only{"b"};
+  auto values = Flatten(set.Collect(CollectorSet::Clock::now() + 10s, &only));
+  EXPECT_EQ(values.count("test_a"), 0u);
+  EXPECT_EQ(values["test_b"], 2);
+  EXPECT_EQ(values.count("node_scrape_collector_success{collector=a}"), 0u);
+}
+
+TEST(CollectorSetTest, OrdersFamiliesByNameAndSamplesByLabelValues) {
+  class Unordered : public Collector {
+   public:
+    std::string_view Name() const override { return "unordered"; }
+    Result<std::vector<MetricFamily>> Collect() override {
+      std::vector<MetricFamily> out;
+      auto f = Gauge("zz_family", "z");
+      AddSample(f, 2, {{"mode", "b"}, {"cpu", "1"}});
+      AddSample(f, 1, {{"mode", "a"}, {"cpu", "1"}});
+      AddSample(f, 0, {{"mode", "z"}, {"cpu", "0"}});
+      out.push_back(f);
+      out.push_back(Single(Gauge("aa_family", "a"), 5));
+      return out;
+    }
+  };
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<Unordered>());
+  CollectorSet set(std::move(collectors));
+  auto scrape = set.Collect(CollectorSet::Clock::now() + 10s);
+  auto ordered = scrape.Ordered();
+  ASSERT_EQ(ordered.front()->name, "aa_family");
+  const MetricFamily* zz = ordered.back();
+  ASSERT_EQ(zz->name, "zz_family");
+  ASSERT_EQ(zz->metric.size(), 3u);
+  EXPECT_EQ(zz->metric[0].label[0].name, "cpu");
+  EXPECT_EQ(zz->metric[0].label[0].value, "0");
+  EXPECT_EQ(zz->metric[1].label[1].value, "a");
+  EXPECT_EQ(zz->metric[2].label[1].value, "b");
+}
+
+TEST(CollectorSetTest, ConcurrentScrapesEachGetAFreshCompleteRun) {
+  auto value = std::make_unique<ValueCollector>("a", 3);
+  ValueCollector* a = value.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::move(value));
+  CollectorSet set(std::move(collectors));
+  std::vector<std::future<std::map<std::string, double>>> scrapes;
+  for (int i = 0; i < 8; ++i) {
+    scrapes.push_back(std::async(std::launch::async, [&] { return Flatten(set.Collect(CollectorSet::Clock::now() + 10s)); }));
+  }
+  for (auto& s : scrapes) EXPECT_EQ(s.get()["test_a"], 3);
+  EXPECT_GE(a->runs.load(), 1);
+  EXPECT_LE(a->runs.load(), 8) << "concurrent scrapes share runs";
+}
+
+}  // namespace
+}  // namespace topdog::exporter
