@@ -65,9 +65,9 @@ struct CollectorSet::Slot {
         outcome.families = std::make_shared<const std::vector<MetricFamily>>(std::move(*result));
       } else if (result.error().kind == ErrorKind::kNotFound) {
         // Like node_exporter's ErrNoData: an absent subsystem is expected on many hosts.
-        spdlog::debug("collector={} result=no_data err={}", name, LogQuote(result.error().message));
+        spdlog::debug("collector found no data collector={} result=no_data err={}", name, LogQuote(result.error().message));
       } else {
-        spdlog::warn("collector={} result=error err={}", name, LogQuote(result.error().message));
+        spdlog::warn("collector failed collector={} result=error err={}", name, LogQuote(result.error().message));
       }
       outcome.duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
@@ -152,7 +152,7 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
       ++slot->timeouts;
       lock.unlock();
       double waited = std::chrono::duration<double>(Clock::now() - start).count();
-      spdlog::warn("collector={} result=timeout err={}", slot->name,
+      spdlog::warn("collector failed collector={} result=timeout err={}", slot->name,
                    LogQuote("collector did not finish before the scrape deadline; reporting success 0"));
       AddSample(duration, waited, labels);
       AddSample(success, 0, std::move(labels));

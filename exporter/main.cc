@@ -24,7 +24,7 @@ namespace {
 using topdog::exporter::CollectorOptions;
 
 int Fail(const std::string& message) {
-  spdlog::error("msg={}", topdog::LogQuote(message));
+  spdlog::error("start-up failed err={}", topdog::LogQuote(message));
   return 1;
 }
 
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   }
   auto parse_duration = [](const std::string& flag, const std::string& value) {
     auto d = topdog::ParseDuration(value);
-    if (!d) spdlog::error("msg={}", topdog::LogQuote(flag + ": " + d.error().message));
+    if (!d) spdlog::error("start-up failed err={}", topdog::LogQuote(flag + ": " + d.error().message));
     return d;
   };
   auto mount = parse_duration("--collector.filesystem.mount-timeout", mount_timeout);
@@ -162,8 +162,7 @@ int main(int argc, char** argv) {
 
   std::string enabled_list;
   for (const auto& name : config.enabled_collectors) enabled_list += (enabled_list.empty() ? "" : ",") + name;
-  spdlog::info("msg={} version={} collectors={}", topdog::LogQuote("starting topdog-exporter"), TOPDOG_VERSION,
-               enabled_list);
+  spdlog::info("starting topdog-exporter version={} collectors={}", TOPDOG_VERSION, enabled_list);
 
   topdog::http::ServerOptions server_options;
   server_options.listen_addresses = listen_addresses;
@@ -192,12 +191,12 @@ int main(int argc, char** argv) {
   server_ptr.store(server->get());
   auto ports = (*server)->ListeningPorts();
   for (size_t i = 0; i < ports.size(); ++i) {
-    spdlog::info("msg={} address={} port={}", topdog::LogQuote("listening"), listen_addresses[i], ports[i]);
+    spdlog::info("listening address={} port={}", listen_addresses[i], ports[i]);
   }
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  spdlog::info("msg={} signal={}", topdog::LogQuote("shutting down"), signal_number);
+  spdlog::info("shutting down signal={}", signal_number);
   (*server)->Stop();
   return 0;
 }

@@ -157,7 +157,9 @@ void AppendGoFloat(std::string& out, double value) {
   // >= 6, else %f, in both cases with the shortest digits that round-trip.
   auto [sci_end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
   const char* e = static_cast<const char*>(std::memchr(buf, 'e', sci_end - buf));
-  int exp = std::atoi(e + 1);
+  int exp = 0;
+  // The buffer is not NUL-terminated: parse the exponent within [e+1, sci_end) only ("+05" -> 5).
+  std::from_chars(e + (e[1] == '+' ? 2 : 1), sci_end, exp);
   if (exp < -4 || exp >= 6) {
     out.append(buf, sci_end);
     return;
