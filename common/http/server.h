@@ -57,8 +57,11 @@ struct ServerOptions {
   int max_requests_in_flight = 40;  // node_exporter's --web.max-requests; beyond it: 503. 0 = unlimited
   int io_threads = 1;
   int handler_threads = 4;     // blocking handlers run here, never on the I/O threads
-  // /readyz answers 200 when this returns true (default: always).
+  // /readyz answers 200 when this returns true (default: always). Called on an I/O thread: must not block.
   std::function<bool()> ready;
+  // How often, at most, requests stat() the web config file (and its certificate, key and client CA files)
+  // to notice changes. Tests set 0 to reload on the next request.
+  std::chrono::milliseconds web_config_check_interval{1000};
   // Metric name prefix for the server's own metrics, e.g. "topdog_exporter".
   std::string metrics_prefix = "topdog";
 };
@@ -66,7 +69,10 @@ struct ServerOptions {
 class Server {
  public:
   // Binds every address, loads the web config (error if it is invalid: a start-up error), starts threads.
-  // routes: exact path -> handler. /healthz and /readyz are built in unless given.
+  // routes: exact path -> handler. /healthz and /readyz are built in unless given; "/" serves a small
+  // landing page unless given. Basic auth and rate_limit apply to every path except /healthz and /readyz
+  // (built in or given), which stay open so that Kubernetes probes, which cannot send credentials, work.
+  // Handlers run on the handler pool, may block, and must not call Stop().
   static Result<std::unique_ptr<Server>> Start(ServerOptions options, std::map<std::string, Handler> routes);
   virtual ~Server() = default;
 
@@ -77,7 +83,7 @@ class Server {
   // <prefix>_http_requests_total{handler,code}, <prefix>_http_request_duration_seconds{handler} (histogram),
   // <prefix>_http_requests_in_flight, <prefix>_http_auth_failures_total,
   // <prefix>_http_tls_handshake_errors_total, <prefix>_http_bad_requests_total{reason},
-  // <prefix>_web_config_reloads_total{result}.
+  // <prefix>_web_config_reloads_total{result}, <prefix>_http_connections_rejected_total (max_connections).
   virtual std::vector<prometheus::MetricFamily> Metrics() const = 0;
 };
 

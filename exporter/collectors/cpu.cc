@@ -1,0 +1,390 @@
+// The cpu collector (node_exporter collector/cpu_linux.go): node_cpu_seconds_total and
+// node_cpu_guest_seconds_total from /proc/stat with node_exporter's per-field monotonic guard, the sysfs
+// thermal throttle counters, node_cpu_isolated, node_cpu_online (1.12) and, with --collector.cpu.info,
+// the /proc/cpuinfo families. Keeps the guarded counters between scrapes; not thread-safe (CollectorSet
+// calls Collect from one thread at a time).
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "exporter/collectors/collectors.h"
+#include "exporter/metric_builder.h"
+#include "exporter/parse/cpu_list.h"
+#include "exporter/parse/cpuinfo.h"
+#include "exporter/parse/field_scanner.h"
+#include "exporter/parse/proc_stat.h"
+
+namespace topdog::exporter {
+namespace {
+
+// node_exporter's jumpBackSeconds: an idle counter that goes back this much means the CPU was hot-plugged
+// (its counters restarted), so its stored values are dropped instead of being held forever.
+constexpr double kJumpBackSeconds = 3.0;
+
+struct CpuSeconds {
+  double user = 0;
+  double nice = 0;
+  double system = 0;
+  double idle = 0;
+  double iowait = 0;
+  double irq = 0;
+  double softirq = 0;
+  double steal = 0;
+  double guest = 0;
+  double guest_nice = 0;
+};
+
+CpuSeconds ToSeconds(const CpuTicks& ticks) {
+  // Same operation as procfs (float64(ticks) / userHZ), so values are bit-identical.
+  return CpuSeconds{
+      static_cast<double>(ticks.user) / kUserHz,    static_cast<double>(ticks.nice) / kUserHz,
+      static_cast<double>(ticks.system) / kUserHz,  static_cast<double>(ticks.idle) / kUserHz,
+      static_cast<double>(ticks.iowait) / kUserHz,  static_cast<double>(ticks.irq) / kUserHz,
+      static_cast<double>(ticks.softirq) / kUserHz, static_cast<double>(ticks.steal) / kUserHz,
+      static_cast<double>(ticks.guest) / kUserHz,   static_cast<double>(ticks.guest_nice) / kUserHz,
+  };
+}
+
+// updateCPUStats for one CPU: a counter that went backwards keeps its previous value; an idle counter that
+// went back by >= 3 s resets every stored counter of the CPU first.
+void ApplyMonotonicGuard(CpuSeconds& stored, const CpuSeconds& fresh) {
+  if (stored.idle - fresh.idle >= kJumpBackSeconds) stored = CpuSeconds{};
+  auto keep_max = [](double& kept, double next) {
+    if (next >= kept) kept = next;
+  };
+  keep_max(stored.idle, fresh.idle);
+  keep_max(stored.user, fresh.user);
+  keep_max(stored.nice, fresh.nice);
+  keep_max(stored.system, fresh.system);
+  keep_max(stored.iowait, fresh.iowait);
+  keep_max(stored.irq, fresh.irq);
+  keep_max(stored.softirq, fresh.softirq);
+  keep_max(stored.steal, fresh.steal);
+  keep_max(stored.guest, fresh.guest);
+  keep_max(stored.guest_nice, fresh.guest_nice);
+}
+
+std::optional<uint64_t> ReadUintFile(const FileReader& reader, const std::string& path) {
+  auto contents = reader.Read(path);
+  if (!contents) return std::nullopt;
+  std::string_view text = *contents;
+  while (!text.empty() && (text.back() == '\n' || parse::IsFieldSpace(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && parse::IsFieldSpace(text.front())) text.remove_prefix(1);
+  return parse::ParseUint64(text);
+}
+
+// filepath.Glob("cpu[0-9]*") on /sys/devices/system/cpu: cpu0, cpu1, ... but not cpufreq or cpuidle.
+bool IsCpuDirName(std::string_view name) {
+  return name.size() > 3 && name.substr(0, 3) == "cpu" && name[3] >= '0' && name[3] <= '9';
+}
+
+void AppendIfNotEmpty(std::vector<MetricFamily>& out, MetricFamily family) {
+  // client_golang never exposes a family without samples.
+  if (!family.metric.empty()) out.push_back(std::move(family));
+}
+
+class CpuCollector final : public Collector {
+ public:
+  CpuCollector(const CollectorDeps& deps, bool info, std::optional<std::regex> flags_include,
+               std::optional<std::regex> bugs_include)
+      : reader_(deps.reader),
+        compat_(deps.options.compat),
+        guest_(deps.options.cpu_guest),
+        info_(info),
+        flags_include_(std::move(flags_include)),
+        bugs_include_(std::move(bugs_include)),
+        stat_path_(deps.options.paths.Proc("stat")),
+        cpuinfo_path_(deps.options.paths.Proc("cpuinfo")),
+        cpu_dir_(deps.options.paths.Sys("devices/system/cpu")),
+        isolated_path_(deps.options.paths.Sys("devices/system/cpu/isolated")) {}
+
+  std::string_view Name() const override { return "cpu"; }
+
+  Result<std::vector<MetricFamily>> Collect() override {
+    std::vector<MetricFamily> out;
+    out.reserve(10);
+    // Same order as node_exporter's Update: a failing step ends the scrape of this collector.
+    if (info_) {
+      if (auto done = CollectInfo(out); !done) return tl::unexpected(done.error());
+    }
+    if (auto done = CollectStat(out); !done) return tl::unexpected(done.error());
+    if (auto done = CollectIsolated(out); !done) return tl::unexpected(done.error());
+    auto cpu_dirs = ListCpuDirs();
+    CollectThermalThrottle(cpu_dirs, out);
+    if (compat_ != NodeExporterCompat::kV1_5) CollectOnline(cpu_dirs, out);
+    return out;
+  }
+
+ private:
+  struct StoredCpu {
+    int64_t id;
+    CpuSeconds seconds;
+  };
+
+  Result<void> CollectStat(std::vector<MetricFamily>& out) {
+    auto text = reader_.Read(stat_path_);
+    if (!text) return tl::unexpected(text.error());
+    auto stat = ParseProcStat(*text);
+    if (!stat) return tl::unexpected(stat.error().WithContext(stat_path_));
+    UpdateCpuStats(stat->cpus);
+
+    MetricFamily seconds = Counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.");
+    seconds.metric.reserve(stored_.size() * 8);
+    MetricFamily guest =
+        Counter("node_cpu_guest_seconds_total", "Seconds the CPUs spent in guests (VMs) for each mode.");
+    if (guest_) guest.metric.reserve(stored_.size() * 2);
+    for (const StoredCpu& cpu : stored_) {
+      const std::string id = std::to_string(cpu.id);
+      const CpuSeconds& s = cpu.seconds;
+      const std::pair<const char*, double> modes[] = {
+          {"user", s.user},     {"nice", s.nice}, {"system", s.system},   {"idle", s.idle},
+          {"iowait", s.iowait}, {"irq", s.irq},   {"softirq", s.softirq}, {"steal", s.steal},
+      };
+      for (const auto& [mode, value] : modes) AddSample(seconds, value, {{"cpu", id}, {"mode", mode}});
+      if (guest_) {
+        // Guest time is also counted in user and nice; node_exporter exposes it separately, unsubtracted.
+        AddSample(guest, s.guest, {{"cpu", id}, {"mode", "user"}});
+        AddSample(guest, s.guest_nice, {{"cpu", id}, {"mode", "nice"}});
+      }
+    }
+    AppendIfNotEmpty(out, std::move(seconds));
+    AppendIfNotEmpty(out, std::move(guest));
+    return {};
+  }
+
+  // node_exporter 1.5.0 (procfs 0.8.0) keeps CPUs in a slice indexed by CPU number, so a gap (an offline
+  // CPU) shows as a CPU with all-zero counters, and a change in the slice length resets every CPU.
+  // 1.12 keys them by number: only listed CPUs appear, and CPUs that disappear are forgotten.
+  void UpdateCpuStats(const std::vector<CpuTicks>& cpus) {
+    fresh_.clear();
+    fresh_.reserve(cpus.size());
+    for (const CpuTicks& ticks : cpus) fresh_.push_back(StoredCpu{ticks.cpu, ToSeconds(ticks)});
+    // Sorted by id, the last line of a duplicated id winning (as in procfs).
+    auto by_id = [](const StoredCpu& a, const StoredCpu& b) { return a.id < b.id; };
+    if (!std::is_sorted(fresh_.begin(), fresh_.end(), by_id)) std::stable_sort(fresh_.begin(), fresh_.end(), by_id);
+    auto last_of_each = std::unique(fresh_.rbegin(), fresh_.rend(),
+                                    [](const StoredCpu& a, const StoredCpu& b) { return a.id == b.id; });
+    fresh_.erase(fresh_.begin(), last_of_each.base());
+    if (compat_ == NodeExporterCompat::kV1_5 && !fresh_.empty()) {
+      const int64_t count = fresh_.back().id + 1;  // ids are bounded by kMaxCpuId
+      if (static_cast<size_t>(count) != fresh_.size()) {
+        std::vector<StoredCpu> dense(static_cast<size_t>(count));
+        for (int64_t i = 0; i < count; ++i) dense[static_cast<size_t>(i)].id = i;
+        for (const StoredCpu& cpu : fresh_) dense[static_cast<size_t>(cpu.id)] = cpu;
+        fresh_.swap(dense);
+      }
+    }
+
+    const bool same_cpus = stored_.size() == fresh_.size() &&
+                           std::equal(stored_.begin(), stored_.end(), fresh_.begin(),
+                                      [](const StoredCpu& a, const StoredCpu& b) { return a.id == b.id; });
+    if (!same_cpus) {
+      std::vector<StoredCpu> next;
+      next.reserve(fresh_.size());
+      for (const StoredCpu& cpu : fresh_) {
+        StoredCpu kept{cpu.id, CpuSeconds{}};
+        if (compat_ != NodeExporterCompat::kV1_5) {
+          auto it = std::lower_bound(stored_.begin(), stored_.end(), cpu.id,
+                                     [](const StoredCpu& a, int64_t id) { return a.id < id; });
+          if (it != stored_.end() && it->id == cpu.id) kept.seconds = it->seconds;
+        }
+        next.push_back(kept);
+      }
+      stored_.swap(next);
+    }
+    for (size_t i = 0; i < stored_.size(); ++i) ApplyMonotonicGuard(stored_[i].seconds, fresh_[i].seconds);
+  }
+
+  // /sys/devices/system/cpu/isolated is read once, like node_exporter does at start-up (the set only
+  // changes with a reboot). Absent file: no metric.
+  Result<void> CollectIsolated(std::vector<MetricFamily>& out) {
+    if (!isolated_loaded_) {
+      auto text = reader_.Read(isolated_path_);
+      if (!text && text.error().kind != ErrorKind::kNotFound) return tl::unexpected(text.error());
+      if (text) {
+        auto cpus = ParseCpuList(*text);
+        if (!cpus) return tl::unexpected(cpus.error().WithContext(isolated_path_));
+        isolated_ = std::move(*cpus);
+        std::sort(isolated_.begin(), isolated_.end());
+        isolated_.erase(std::unique(isolated_.begin(), isolated_.end()), isolated_.end());
+      }
+      isolated_loaded_ = true;
+    }
+    MetricFamily isolated =
+        Gauge("node_cpu_isolated", "Whether each core is isolated, information from /sys/devices/system/cpu/isolated.");
+    for (uint32_t cpu : isolated_) AddSample(isolated, 1, {{"cpu", std::to_string(cpu)}});
+    AppendIfNotEmpty(out, std::move(isolated));
+    return {};
+  }
+
+  std::vector<std::string> ListCpuDirs() const {
+    std::vector<std::string> dirs;
+    // Go's filepath.Glob ignores I/O errors: an unreadable directory just has no CPUs.
+    auto names = reader_.ListDir(cpu_dir_);
+    if (!names) return dirs;
+    for (std::string& name : *names) {
+      if (IsCpuDirName(name)) dirs.push_back(std::move(name));
+    }
+    return dirs;  // sorted by name, like Glob
+  }
+
+  // updateThermalThrottle: one core counter per (package, core) and one package counter per package, each
+  // taken from the first CPU (in directory order) whose file could be read.
+  void CollectThermalThrottle(const std::vector<std::string>& cpu_dirs, std::vector<MetricFamily>& out) {
+    std::map<uint64_t, uint64_t> package_throttles;
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> core_throttles;
+    for (const std::string& name : cpu_dirs) {
+      const std::string dir = cpu_dir_ + "/" + name;
+      // The counters are read before the topology (node_exporter reads the topology first): same result,
+      // but hosts without thermal_throttle (VMs) cost one failed open per CPU instead of three reads.
+      auto core_count = ReadUintFile(reader_, dir + "/thermal_throttle/core_throttle_count");
+      auto package_count = ReadUintFile(reader_, dir + "/thermal_throttle/package_throttle_count");
+      if (!core_count && !package_count) continue;
+      auto package_id = ReadUintFile(reader_, dir + "/topology/physical_package_id");
+      if (!package_id) continue;
+      auto core_id = ReadUintFile(reader_, dir + "/topology/core_id");
+      if (!core_id) continue;
+      if (core_count) core_throttles.emplace(std::make_pair(*package_id, *core_id), *core_count);
+      if (package_count) package_throttles.emplace(*package_id, *package_count);
+    }
+    MetricFamily packages =
+        Counter("node_cpu_package_throttles_total", "Number of times this CPU package has been throttled.");
+    for (const auto& [package, count] : package_throttles) {
+      AddSample(packages, static_cast<double>(count), {{"package", std::to_string(package)}});
+    }
+    MetricFamily cores = Counter("node_cpu_core_throttles_total", "Number of times this CPU core has been throttled.");
+    for (const auto& [key, count] : core_throttles) {
+      AddSample(cores, static_cast<double>(count),
+                {{"package", std::to_string(key.first)}, {"core", std::to_string(key.second)}});
+    }
+    AppendIfNotEmpty(out, std::move(packages));
+    AppendIfNotEmpty(out, std::move(cores));
+  }
+
+  // updateOnline (node_exporter >= 1.8): a no-op when the first CPU has no "online" file (the system does
+  // not support CPU hot-plug); otherwise 1 per CPU whose file says "1", else 0.
+  void CollectOnline(const std::vector<std::string>& cpu_dirs, std::vector<MetricFamily>& out) {
+    if (cpu_dirs.empty()) return;
+    auto first = reader_.Read(cpu_dir_ + "/" + cpu_dirs.front() + "/online");
+    if (!first && first.error().kind == ErrorKind::kNotFound) return;
+    MetricFamily online = Gauge("node_cpu_online", "CPUs that are online and being scheduled.");
+    for (const std::string& name : cpu_dirs) {
+      auto state = ReadUintFile(reader_, cpu_dir_ + "/" + name + "/online");
+      AddSample(online, state && *state == 1 ? 1 : 0, {{"cpu", name.substr(3)}});
+    }
+    AppendIfNotEmpty(out, std::move(online));
+  }
+
+  Result<void> CollectInfo(std::vector<MetricFamily>& out) {
+    auto text = reader_.Read(cpuinfo_path_);
+    if (!text) return tl::unexpected(text.error());
+    auto entries = ParseCpuInfo(*text);
+    if (!entries) return tl::unexpected(entries.error().WithContext(cpuinfo_path_));
+
+    MetricFamily info = Gauge("node_cpu_info", "CPU information from /proc/cpuinfo.");
+    info.metric.reserve(entries->size());
+    MetricFamily frequency = Gauge("node_cpu_frequency_hertz", "CPU frequency in hertz from /proc/cpuinfo.");
+    for (const CpuInfoEntry& cpu : *entries) {
+      const std::string number = std::to_string(cpu.processor);
+      AddSample(info, 1,
+                {{"package", std::string(cpu.physical_id)},
+                 {"core", std::string(cpu.core_id)},
+                 {"cpu", number},
+                 {"vendor", std::string(cpu.vendor_id)},
+                 {"family", std::string(cpu.cpu_family)},
+                 {"model", std::string(cpu.model)},
+                 {"model_name", std::string(cpu.model_name)},
+                 {"microcode", std::string(cpu.microcode)},
+                 {"stepping", std::string(cpu.stepping)},
+                 {"cachesize", std::string(cpu.cache_size)}});
+      // 1.12 exposes the cpuinfo frequency when the cpufreq collector is disabled, which it always is here.
+      if (compat_ != NodeExporterCompat::kV1_5) {
+        AddSample(frequency, cpu.cpu_mhz * 1e6,
+                  {{"package", std::string(cpu.physical_id)}, {"core", std::string(cpu.core_id)}, {"cpu", number}});
+      }
+    }
+    AppendIfNotEmpty(out, std::move(info));
+    AppendIfNotEmpty(out, std::move(frequency));
+    if (!entries->empty()) {
+      const CpuInfoEntry& first = entries->front();
+      AppendFieldInfo(first.flags, flags_include_, flags_cache_, "node_cpu_flag_info",
+                      "The `flags` field of CPU information from /proc/cpuinfo taken from the first core.", "flag",
+                      out);
+      AppendFieldInfo(first.bugs, bugs_include_, bugs_cache_, "node_cpu_bug_info",
+                      "The `bugs` field of CPU information from /proc/cpuinfo taken from the first core.", "bug", out);
+    }
+    return {};
+  }
+
+  // The filtered word list of the last scrape: the flags line of a host does not change, so the regex runs
+  // over ~100 flags only when it does.
+  struct FieldCache {
+    std::string source;
+    std::vector<std::string> matched;
+    bool valid = false;
+  };
+
+  static void AppendFieldInfo(std::string_view words, const std::optional<std::regex>& include, FieldCache& cache,
+                              const char* name, const char* help, const char* label, std::vector<MetricFamily>& out) {
+    if (!include) return;
+    if (!cache.valid || cache.source != words) {
+      cache.source.assign(words);
+      cache.matched.clear();
+      std::string_view rest = words;
+      for (std::string_view word = parse::NextField(rest); !word.empty(); word = parse::NextField(rest)) {
+        if (std::regex_search(word.begin(), word.end(), *include)) cache.matched.emplace_back(word);
+      }
+      cache.valid = true;
+    }
+    MetricFamily family = Gauge(name, help);
+    for (const std::string& word : cache.matched) AddSample(family, 1, {{label, word}});
+    AppendIfNotEmpty(out, std::move(family));
+  }
+
+  const FileReader& reader_;
+  const NodeExporterCompat compat_;
+  const bool guest_;
+  const bool info_;
+  const std::optional<std::regex> flags_include_;
+  const std::optional<std::regex> bugs_include_;
+  const std::string stat_path_;
+  const std::string cpuinfo_path_;
+  const std::string cpu_dir_;
+  const std::string isolated_path_;
+
+  std::vector<StoredCpu> stored_;  // guarded counters, sorted by CPU id
+  std::vector<StoredCpu> fresh_;   // scratch space of UpdateCpuStats, kept to reuse its allocation
+  bool isolated_loaded_ = false;
+  std::vector<uint32_t> isolated_;
+  FieldCache flags_cache_;
+  FieldCache bugs_cache_;
+};
+
+Result<std::optional<std::regex>> CompileOptional(const std::string& pattern, const char* flag) {
+  if (pattern.empty()) return std::optional<std::regex>();
+  try {
+    return std::optional<std::regex>(std::regex(pattern, std::regex::ECMAScript | std::regex::optimize));
+  } catch (const std::regex_error& e) {
+    return MakeError(ErrorKind::kBadData, std::string(flag) + ": invalid regular expression " +
+                                              parse::QuoteField(pattern) + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Collector>> NewCpuCollector(const CollectorDeps& deps) {
+  const CollectorOptions& options = deps.options;
+  auto flags = CompileOptional(options.cpu_info_flags_include, "--collector.cpu.info.flags-include");
+  if (!flags) return tl::unexpected(flags.error());
+  auto bugs = CompileOptional(options.cpu_info_bugs_include, "--collector.cpu.info.bugs-include");
+  if (!bugs) return tl::unexpected(bugs.error());
+  // Like node_exporter, a flags/bugs filter turns --collector.cpu.info on.
+  const bool info = options.cpu_info || flags->has_value() || bugs->has_value();
+  return std::make_unique<CpuCollector>(deps, info, std::move(*flags), std::move(*bugs));
+}
+
+}  // namespace topdog::exporter

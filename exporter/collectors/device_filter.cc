@@ -1,0 +1,46 @@
+#include "exporter/collectors/device_filter.h"
+
+namespace topdog::exporter {
+namespace {
+
+Result<std::shared_ptr<const std::regex>> Compile(std::string_view flag, const std::string& pattern) {
+  if (pattern.empty()) return std::shared_ptr<const std::regex>();
+  try {
+    return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript | std::regex::optimize);
+  } catch (const std::regex_error& e) {
+    return MakeError(ErrorKind::kRejected,
+                     "--" + std::string(flag) + ": invalid regular expression \"" + pattern + "\": " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<DeviceFilter> DeviceFilter::Create(std::string_view flag_prefix, const std::string& exclude,
+                                          const std::string& include) {
+  std::string exclude_flag = std::string(flag_prefix) + "-exclude";
+  std::string include_flag = std::string(flag_prefix) + "-include";
+  if (!exclude.empty() && !include.empty()) {
+    return MakeError(ErrorKind::kRejected,
+                     "--" + exclude_flag + " and --" + include_flag + " are mutually exclusive");
+  }
+  DeviceFilter filter;
+  auto exclude_re = Compile(exclude_flag, exclude);
+  if (!exclude_re) return tl::unexpected(exclude_re.error());
+  auto include_re = Compile(include_flag, include);
+  if (!include_re) return tl::unexpected(include_re.error());
+  filter.exclude_ = std::move(*exclude_re);
+  filter.include_ = std::move(*include_re);
+  return filter;
+}
+
+bool DeviceFilter::Ignored(std::string_view name) {
+  if (!exclude_ && !include_) return false;
+  std::string key(name);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  bool ignored = (exclude_ && std::regex_search(key, *exclude_)) || (include_ && !std::regex_search(key, *include_));
+  if (cache_.size() >= kMaxCached) cache_.clear();
+  cache_.emplace(std::move(key), ignored);
+  return ignored;
+}
+
+}  // namespace topdog::exporter

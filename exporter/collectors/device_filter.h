@@ -1,0 +1,38 @@
+// DeviceFilter: node_exporter's exclude/include regex pair for device, interface, mount point and file
+// system type names (deviceFilter in collector/device_filter.go). Not thread-safe: it caches verdicts, and
+// each collector owns its filters and is not run concurrently.
+#pragma once
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/result.h"
+
+namespace topdog::exporter {
+
+class DeviceFilter {
+ public:
+  // Empty patterns are unset. Fails (kRejected) when a pattern is not a valid regex, or when both are set:
+  // node_exporter refuses that combination ("device-exclude & device-include are mutually exclusive").
+  // `flag_prefix` names the flags in messages, e.g. "collector.diskstats.device".
+  static Result<DeviceFilter> Create(std::string_view flag_prefix, const std::string& exclude,
+                                     const std::string& include);
+
+  // True when `name` matches the exclude pattern or does not match the include pattern. Matching is a
+  // search, not a full match, like Go's Regexp.MatchString.
+  bool Ignored(std::string_view name);
+
+ private:
+  // Names repeat on every scrape, so verdicts are cached to keep std::regex off the hot path; the cache is
+  // cleared if it ever grows past kMaxCached (churning container interfaces).
+  static constexpr size_t kMaxCached = 4096;
+
+  std::shared_ptr<const std::regex> exclude_;
+  std::shared_ptr<const std::regex> include_;
+  std::unordered_map<std::string, bool> cache_;
+};
+
+}  // namespace topdog::exporter

@@ -1,0 +1,43 @@
+// The filefd collector (node_exporter collector/filefd_linux.go): node_filefd_allocated and
+// node_filefd_maximum from /proc/sys/fs/file-nr. Stateless; not called concurrently.
+#include <string>
+#include <vector>
+
+#include "exporter/collectors/collectors.h"
+#include "exporter/metric_builder.h"
+#include "exporter/parse/file_nr.h"
+
+namespace topdog::exporter {
+namespace {
+
+class FilefdCollector final : public Collector {
+ public:
+  explicit FilefdCollector(const CollectorDeps& deps)
+      : reader_(deps.reader), path_(deps.options.paths.Proc("sys/fs/file-nr")) {}
+
+  std::string_view Name() const override { return "filefd"; }
+
+  Result<std::vector<MetricFamily>> Collect() override {
+    auto text = reader_.Read(path_);
+    if (!text) return tl::unexpected(text.error());
+    auto file_nr = ParseFileNr(*text);
+    if (!file_nr) return tl::unexpected(file_nr.error().WithContext(path_));
+    std::vector<MetricFamily> out;
+    out.reserve(2);
+    out.push_back(Single(Gauge("node_filefd_allocated", "File descriptor statistics: allocated."), file_nr->allocated));
+    out.push_back(Single(Gauge("node_filefd_maximum", "File descriptor statistics: maximum."), file_nr->maximum));
+    return out;
+  }
+
+ private:
+  const FileReader& reader_;
+  const std::string path_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Collector>> NewFilefdCollector(const CollectorDeps& deps) {
+  return std::make_unique<FilefdCollector>(deps);
+}
+
+}  // namespace topdog::exporter

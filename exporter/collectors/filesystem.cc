@@ -1,0 +1,184 @@
+// The filesystem collector (node_exporter collector/filesystem_linux.go, filesystem_common.go):
+// node_filesystem_* gauges from statfs(2) of each mount of PID 1's mount table, filtered by mount point
+// and file system type. statfs runs on a StatfsPool bounded by --collector.filesystem.mount-timeout.
+// Not thread-safe (filters cache verdicts); CollectorSet never runs it concurrently.
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "exporter/collectors/collectors.h"
+#include "exporter/collectors/device_filter.h"
+#include "exporter/collectors/statfs_pool.h"
+#include "exporter/metric_builder.h"
+#include "exporter/parse/mountinfo.h"
+
+namespace topdog::exporter {
+namespace {
+
+// The device_error label of node_exporter 1.12 for a mount point skipped as stuck.
+constexpr std::string_view kMountTimeoutError = "mountpoint timeout";
+
+// node_exporter 1.12 labels a failed statfs with Go's errno text, which is glibc's strerror text with a
+// lower-case first letter ("no such file or directory"). System errors end in ": <strerror>".
+std::string ErrnoText(const Error& error) {
+  if (error.kind == ErrorKind::kDeadlineExceeded) return std::string(kMountTimeoutError);
+  std::string_view message = error.message;
+  size_t colon = message.rfind(": ");
+  std::string text(colon == std::string_view::npos ? message : message.substr(colon + 2));
+  if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') text[0] = static_cast<char>(text[0] - 'A' + 'a');
+  return text;
+}
+
+std::string JoinKey(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  for (std::string_view part : parts) {
+    key.append(part);
+    key += '\0';
+  }
+  return key;
+}
+
+class FilesystemCollector final : public Collector {
+ public:
+  FilesystemCollector(const CollectorDeps& deps, DeviceFilter mount_points, DeviceFilter fs_types)
+      : reader_(deps.reader),
+        paths_(deps.options.paths),
+        compat_(deps.options.compat),
+        mount_points_(std::move(mount_points)),
+        fs_types_(std::move(fs_types)),
+        pool_(deps.system, deps.options.filesystem_stat_workers, deps.options.filesystem_mount_timeout) {}
+
+  std::string_view Name() const override { return "filesystem"; }
+
+  Result<std::vector<MetricFamily>> Collect() override {
+    auto mounts = ReadMounts();
+    if (!mounts) return tl::unexpected(mounts.error());
+
+    // statfs each selected mount point once, even when it is listed several times (over-mounts).
+    std::vector<const MountEntry*> selected;
+    selected.reserve(mounts->size());
+    std::vector<StatfsPool::Request> requests;
+    std::unordered_map<std::string_view, size_t> request_index;
+    for (MountEntry& mount : *mounts) {
+      mount.mount_point = StripRootfs(std::move(mount.mount_point));
+      if (mount_points_.Ignored(mount.mount_point) || fs_types_.Ignored(mount.fs_type)) continue;
+      selected.push_back(&mount);
+    }
+    requests.reserve(selected.size());
+    for (const MountEntry* mount : selected) {
+      if (request_index.emplace(mount->mount_point, requests.size()).second) {
+        requests.push_back({mount->mount_point, paths_.Root(mount->mount_point)});
+      }
+    }
+    std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests);
+
+    const bool v1_12 = compat_ == NodeExporterCompat::kV1_12;
+    MetricFamily device_error =
+        Gauge("node_filesystem_device_error", "Whether an error occurred while getting statistics for the given device.");
+    MetricFamily readonly = Gauge("node_filesystem_readonly", "Filesystem read-only status.");
+    MetricFamily size = Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
+    MetricFamily free = Gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.");
+    MetricFamily avail = Gauge("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.");
+    MetricFamily files = Gauge("node_filesystem_files", "Filesystem total file nodes.");
+    MetricFamily files_free = Gauge("node_filesystem_files_free", "Filesystem total free file nodes.");
+    MetricFamily mount_info = Gauge("node_filesystem_mount_info", "Filesystem mount information.");
+
+    // node_exporter skips repeated label sets ("expose a metric once, even if there are multiple mounts");
+    // what still collides is dropped by client_golang's registry, first one winning, as here.
+    std::unordered_set<std::string> seen;
+    std::unordered_set<std::string> seen_mount_info;
+    for (const MountEntry* mount : selected) {
+      const Result<StatfsInfo>& result = results[request_index.at(mount->mount_point)];
+      const bool timed_out = !result && result.error().kind == ErrorKind::kDeadlineExceeded;
+      Labels labels = {{"device", mount->device}, {"fstype", mount->fs_type}, {"mountpoint", mount->mount_point}};
+      if (v1_12) labels.push_back({"device_error", result ? std::string() : ErrnoText(result.error())});
+
+      if (v1_12 && seen_mount_info.insert(JoinKey({mount->device, std::to_string(mount->major),
+                                                   std::to_string(mount->minor), mount->mount_point}))
+                       .second) {
+        AddSample(mount_info, 1.0,
+                  {{"device", mount->device},
+                   {"major", std::to_string(mount->major)},
+                   {"minor", std::to_string(mount->minor)},
+                   {"mountpoint", mount->mount_point}});
+      }
+      if (!seen.insert(JoinKey({labels[0].value, labels[1].value, labels[2].value, v1_12 ? labels[3].value : ""}))
+               .second) {
+        continue;
+      }
+
+      AddSample(device_error, result ? 0.0 : 1.0, labels);
+      // 1.12 reports read-only status even when statfs fails, except for stuck mounts.
+      double ro = HasMountOption(mount->options, "ro") || (v1_12 && HasMountOption(mount->super_options, "ro"))
+                      ? 1.0
+                      : 0.0;
+      if (v1_12) AddSample(readonly, timed_out ? 0.0 : ro, labels);
+      if (!result) continue;
+
+      const StatfsInfo& st = *result;
+      const double block_size = static_cast<double>(st.block_size);
+      AddSample(size, static_cast<double>(st.blocks) * block_size, labels);
+      AddSample(free, static_cast<double>(st.blocks_free) * block_size, labels);
+      AddSample(avail, static_cast<double>(st.blocks_available) * block_size, labels);
+      AddSample(files, static_cast<double>(st.files), labels);
+      AddSample(files_free, static_cast<double>(st.files_free), labels);
+      if (!v1_12) AddSample(readonly, ro, labels);
+    }
+
+    std::vector<MetricFamily> out;
+    out.reserve(8);
+    for (MetricFamily* family : {&device_error, &readonly, &size, &free, &avail, &files, &files_free, &mount_info}) {
+      if (!family->metric.empty()) out.push_back(std::move(*family));
+    }
+    return out;
+  }
+
+ private:
+  // 1.5 reads /proc/1/mounts, 1.12 /proc/1/mountinfo; PID 1's table is the host's even when we run in a
+  // container with the host's /proc. With hidepid, fall back to our own view.
+  Result<std::vector<MountEntry>> ReadMounts() const {
+    const bool v1_5 = compat_ == NodeExporterCompat::kV1_5;
+    std::string path = paths_.Proc(v1_5 ? "1/mounts" : "1/mountinfo");
+    auto text = reader_.Read(path);
+    if (!text && text.error().kind == ErrorKind::kNotFound) {
+      path = paths_.Proc(v1_5 ? "mounts" : "self/mountinfo");
+      text = reader_.Read(path);
+    }
+    if (!text) return tl::unexpected(text.error());
+    auto mounts = v1_5 ? ParseProcMounts(*text) : ParseMountInfo(*text);
+    if (!mounts) return tl::unexpected(mounts.error().WithContext(path));
+    return mounts;
+  }
+
+  // node_exporter's rootfsStripPrefix: mount points are reported as seen from --path.rootfs.
+  std::string StripRootfs(std::string mount_point) const {
+    const std::string& rootfs = paths_.rootfs;
+    if (rootfs == "/" || mount_point.compare(0, rootfs.size(), rootfs) != 0) return mount_point;
+    mount_point.erase(0, rootfs.size());
+    if (mount_point.empty()) return "/";
+    return mount_point;
+  }
+
+  const FileReader& reader_;
+  const Paths paths_;
+  const NodeExporterCompat compat_;
+  DeviceFilter mount_points_;
+  DeviceFilter fs_types_;
+  StatfsPool pool_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Collector>> NewFilesystemCollector(const CollectorDeps& deps) {
+  const CollectorOptions& options = deps.options;
+  auto mount_points = DeviceFilter::Create("collector.filesystem.mount-points", options.filesystem_mount_points_exclude,
+                                           options.filesystem_mount_points_include);
+  if (!mount_points) return tl::unexpected(mount_points.error());
+  auto fs_types = DeviceFilter::Create("collector.filesystem.fs-types", options.filesystem_fs_types_exclude,
+                                       options.filesystem_fs_types_include);
+  if (!fs_types) return tl::unexpected(fs_types.error());
+  return std::make_unique<FilesystemCollector>(deps, std::move(*mount_points), std::move(*fs_types));
+}
+
+}  // namespace topdog::exporter

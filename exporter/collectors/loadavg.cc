@@ -1,0 +1,45 @@
+// The loadavg collector (node_exporter collector/loadavg_linux.go): node_load1, node_load5, node_load15
+// from /proc/loadavg. Stateless; not called concurrently.
+#include "exporter/parse/loadavg.h"
+
+#include <string>
+#include <vector>
+
+#include "exporter/collectors/collectors.h"
+#include "exporter/metric_builder.h"
+
+namespace topdog::exporter {
+namespace {
+
+class LoadavgCollector final : public Collector {
+ public:
+  explicit LoadavgCollector(const CollectorDeps& deps)
+      : reader_(deps.reader), path_(deps.options.paths.Proc("loadavg")) {}
+
+  std::string_view Name() const override { return "loadavg"; }
+
+  Result<std::vector<MetricFamily>> Collect() override {
+    auto text = reader_.Read(path_);
+    if (!text) return tl::unexpected(text.error());
+    auto loadavg = ParseLoadavg(*text);
+    if (!loadavg) return tl::unexpected(loadavg.error().WithContext(path_));
+    std::vector<MetricFamily> out;
+    out.reserve(3);
+    out.push_back(Single(Gauge("node_load1", "1m load average."), loadavg->load1));
+    out.push_back(Single(Gauge("node_load5", "5m load average."), loadavg->load5));
+    out.push_back(Single(Gauge("node_load15", "15m load average."), loadavg->load15));
+    return out;
+  }
+
+ private:
+  const FileReader& reader_;
+  const std::string path_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Collector>> NewLoadavgCollector(const CollectorDeps& deps) {
+  return std::make_unique<LoadavgCollector>(deps);
+}
+
+}  // namespace topdog::exporter

@@ -1,0 +1,83 @@
+// The vmstat collector (node_exporter collector/vmstat_linux.go): node_vmstat_<field> (untyped) for the
+// /proc/vmstat fields matching --collector.vmstat.fields. Caches the regex verdict per field between
+// scrapes; not thread-safe (CollectorSet calls Collect from one thread at a time).
+#include "exporter/parse/vmstat.h"
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "exporter/collectors/collectors.h"
+#include "exporter/metric_builder.h"
+#include "exporter/parse/field_scanner.h"
+
+namespace topdog::exporter {
+namespace {
+
+class VmstatCollector final : public Collector {
+ public:
+  VmstatCollector(const CollectorDeps& deps, std::regex fields)
+      : reader_(deps.reader), path_(deps.options.paths.Proc("vmstat")), fields_(std::move(fields)) {}
+
+  std::string_view Name() const override { return "vmstat"; }
+
+  Result<std::vector<MetricFamily>> Collect() override {
+    auto text = reader_.Read(path_);
+    if (!text) return tl::unexpected(text.error());
+    auto fields = ParseVmstat(*text);
+    if (!fields) return tl::unexpected(fields.error().WithContext(path_));
+
+    std::vector<MetricFamily> out;
+    out.reserve(16);
+    if (verdicts_.size() > fields->size()) verdicts_.resize(fields->size());
+    for (size_t i = 0; i < fields->size(); ++i) {
+      const VmstatField& field = (*fields)[i];
+      if (!Matches(i, field.name)) continue;
+      std::string name(field.name);
+      out.push_back(
+          Single(Untyped("node_vmstat_" + name, "/proc/vmstat information field " + name + "."), field.value));
+    }
+    return out;
+  }
+
+ private:
+  struct Verdict {
+    std::string name;
+    bool matches;
+  };
+
+  // The set and order of /proc/vmstat fields is fixed for a kernel, so the regex (std::regex is slow: a
+  // few microseconds per search over ~190 fields) runs only for a field not seen at this position before.
+  bool Matches(size_t position, std::string_view name) {
+    if (position < verdicts_.size() && verdicts_[position].name == name) return verdicts_[position].matches;
+    bool matches = std::regex_search(name.begin(), name.end(), fields_);
+    if (position < verdicts_.size()) {
+      verdicts_[position] = Verdict{std::string(name), matches};
+    } else {
+      verdicts_.push_back(Verdict{std::string(name), matches});
+    }
+    return matches;
+  }
+
+  const FileReader& reader_;
+  const std::string path_;
+  const std::regex fields_;
+  std::vector<Verdict> verdicts_;  // by line position
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Collector>> NewVmstatCollector(const CollectorDeps& deps) {
+  const std::string& pattern = deps.options.vmstat_fields;
+  std::regex fields;
+  try {
+    // Go's MatchString is an unanchored search, like std::regex_search; the default pattern anchors itself.
+    fields = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
+  } catch (const std::regex_error& e) {
+    return MakeError(ErrorKind::kBadData, "--collector.vmstat.fields: invalid regular expression " +
+                                              parse::QuoteField(pattern) + ": " + e.what());
+  }
+  return std::make_unique<VmstatCollector>(deps, std::move(fields));
+}
+
+}  // namespace topdog::exporter
