@@ -22,17 +22,23 @@ bool LabelValuesLess(const prometheus::ClientMetric& a, const prometheus::Client
   return a.label.size() < b.label.size();
 }
 
-// client_golang order: labels by name within a sample, samples by label values, families by name.
+// client_golang order: labels by name within a sample, samples by label values, families by name. Most
+// collectors already emit that order, so check before sorting (a sort moves large ClientMetric values).
 void Canonicalize(std::vector<MetricFamily>& families) {
+  auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
   for (auto& family : families) {
     for (auto& metric : family.metric) {
-      std::sort(metric.label.begin(), metric.label.end(),
-                [](const auto& a, const auto& b) { return a.name < b.name; });
+      if (!std::is_sorted(metric.label.begin(), metric.label.end(), by_name)) {
+        std::sort(metric.label.begin(), metric.label.end(), by_name);
+      }
     }
-    std::stable_sort(family.metric.begin(), family.metric.end(), LabelValuesLess);
+    if (!std::is_sorted(family.metric.begin(), family.metric.end(), LabelValuesLess)) {
+      std::stable_sort(family.metric.begin(), family.metric.end(), LabelValuesLess);
+    }
   }
-  std::stable_sort(families.begin(), families.end(),
-                   [](const MetricFamily& a, const MetricFamily& b) { return a.name < b.name; });
+  if (!std::is_sorted(families.begin(), families.end(), by_name)) {
+    std::stable_sort(families.begin(), families.end(), by_name);
+  }
 }
 
 }  // namespace

@@ -13,20 +13,16 @@ using prometheus::MetricFamily;
 using prometheus::MetricType;
 
 void AppendEscaped(std::string& out, std::string_view s, bool escape_quote) {
-  for (char c : s) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '"':
-        if (escape_quote) {
-          out += "\\\"";
-        } else {
-          out += c;
-        }
-        break;
-      default: out += c;
-    }
+  // Most values need no escaping: copy runs of plain characters in one append.
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c != '\\' && c != '\n' && !(c == '"' && escape_quote)) continue;
+    out.append(s.data() + start, i - start);
+    out += c == '\n' ? "\\n" : c == '\\' ? "\\\\" : "\\\"";
+    start = i + 1;
   }
+  out.append(s.data() + start, s.size() - start);
 }
 
 // OpenMetrics requires a float to look like one: Go's client appends ".0" to integral values.
@@ -153,6 +149,30 @@ void AppendGoFloat(std::string& out, double value) {
     return;
   }
   char buf[40];
+  // Fast path for integral values below 2^53 (most counters): their shortest round-trip digits are the
+  // integer's digits without trailing zeros, so no floating-point formatting is needed.
+  if (std::fabs(value) < 9007199254740992.0 && value == std::trunc(value)) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(value));
+    const char* digits = buf[0] == '-' ? buf + 1 : buf;
+    int exponent = static_cast<int>(end - digits) - 1;
+    if (exponent < 6) {
+      out.append(buf, end);
+      return;
+    }
+    const char* last = end;
+    while (last > digits + 1 && last[-1] == '0') --last;
+    out.append(static_cast<const char*>(buf), digits + 1);  // sign and first digit
+    if (last > digits + 1) {
+      out += '.';
+      out.append(digits + 1, last);
+    }
+    out += "e+";
+    if (exponent < 10) out += '0';
+    char exp_buf[4];
+    auto [exp_end, exp_ec] = std::to_chars(exp_buf, exp_buf + sizeof exp_buf, exponent);
+    out.append(exp_buf, exp_end);
+    return;
+  }
   // Go's 'g' with shortest precision (strconv/ftoa.go) uses %e when the decimal exponent is < -4 or
   // >= 6, else %f, in both cases with the shortest digits that round-trip.
   auto [sci_end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);

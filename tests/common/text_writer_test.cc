@@ -1,7 +1,10 @@
 #include "common/exposition/text_writer.h"
 
 #include <cmath>
+#include <charconv>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -44,6 +47,35 @@ TEST(AppendGoFloatTest, WritesSpecialValuesLikeExpfmt) {
   EXPECT_EQ(Go(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(Go(-std::numeric_limits<double>::infinity()), "-Inf");
   EXPECT_EQ(Go(1.8446744073709552e+19), "1.8446744073709552e+19");
+}
+
+// Oracle for the integer fast path: Go's rule applied to std::to_chars' shortest scientific digits.
+std::string GoReference(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string sci(buf, end);
+  int exp = std::stoi(sci.substr(sci.find('e') + 1));
+  if (exp < -4 || exp >= 6) return sci;
+  auto [fend, fec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, fend);
+}
+
+TEST(AppendGoFloatTest, IntegerFastPathMatchesShortestRoundTrip) {
+  std::vector<double> values;
+  for (double v = 1; v < 9007199254740992.0; v = v * 3 + 1) values.push_back(v);
+  for (double p = 1; p < 1e16; p *= 10) {
+    values.push_back(p);
+    values.push_back(p - 1);
+    values.push_back(p + 1);
+    values.push_back(p * 7);
+  }
+  values.push_back(9007199254740991.0);
+  values.push_back(9007199254740992.0);  // first value outside the fast path
+  values.push_back(2460000);             // node_filefd_maximum-like: 2.46e+06
+  for (double v : std::vector<double>(values)) values.push_back(-v);
+  for (double v : values) {
+    if (v != 0) EXPECT_EQ(Go(v), GoReference(v)) << v;  // zero has its own expfmt rule
+  }
 }
 
 prometheus::MetricFamily CounterFamily() {
