@@ -88,17 +88,19 @@ int main(int argc, char** argv) {
                  "Filter the `flags` field in cpuInfo with a value that must be a regular expression");
   app.add_option("--collector.cpu.info.bugs-include", o.cpu_info_bugs_include,
                  "Filter the `bugs` field in cpuInfo with a value that must be a regular expression");
-  app.add_option("--collector.diskstats.device-exclude", o.diskstats_device_exclude,
+  CLI::Option* diskstats_exclude = app.add_option("--collector.diskstats.device-exclude", o.diskstats_device_exclude,
                  "Regexp of diskstats devices to exclude (mutually exclusive to device-include)")
       ->capture_default_str();
   app.add_option("--collector.diskstats.device-include", o.diskstats_device_include,
                  "Regexp of diskstats devices to include (mutually exclusive to device-exclude)");
-  app.add_option("--collector.filesystem.mount-points-exclude", o.filesystem_mount_points_exclude,
+  CLI::Option* mount_points_exclude = app.add_option("--collector.filesystem.mount-points-exclude",
+                                                     o.filesystem_mount_points_exclude,
                  "Regexp of mount points to exclude for filesystem collector")
       ->capture_default_str();
   app.add_option("--collector.filesystem.mount-points-include", o.filesystem_mount_points_include,
                  "Regexp of mount points to include for filesystem collector");
-  app.add_option("--collector.filesystem.fs-types-exclude", o.filesystem_fs_types_exclude,
+  CLI::Option* fs_types_exclude = app.add_option("--collector.filesystem.fs-types-exclude",
+                                                 o.filesystem_fs_types_exclude,
                  "Regexp of filesystem types to exclude for filesystem collector")
       ->capture_default_str();
   app.add_option("--collector.filesystem.fs-types-include", o.filesystem_fs_types_include,
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--collector.netdev.device-include", o.netdev_device_include,
                  "Regexp of net devices to include (mutually exclusive to device-exclude)");
-  app.add_option("--collector.netdev.device-exclude", o.netdev_device_exclude,
+  CLI::Option* netdev_exclude = app.add_option("--collector.netdev.device-exclude", o.netdev_device_exclude,
                  "Regexp of net devices to exclude (mutually exclusive to device-include)");
   app.add_flag("--collector.netdev.netlink,!--no-collector.netdev.netlink", netdev_netlink,
                "Accepted for node_exporter compatibility; statistics are always read from /proc/net/dev");
@@ -132,9 +134,31 @@ int main(int argc, char** argv) {
   }
   if (compat == "1.5") {
     o.compat = topdog::exporter::NodeExporterCompat::kV1_5;
+    // Debian 12's node_exporter 1.5.0 defaults, where they differ from 1.12.1's.
+    if (diskstats_exclude->count() == 0) {
+      o.diskstats_device_exclude = R"(^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$)";
+    }
+    if (mount_points_exclude->count() == 0) {
+      o.filesystem_mount_points_exclude = "^/(dev|proc|run|sys|mnt|media|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+    }
+    if (fs_types_exclude->count() == 0) {
+      o.filesystem_fs_types_exclude =
+          "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|"
+          "overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$";
+    }
+    if (netdev_exclude->count() == 0) o.netdev_device_exclude = "^lo$";
   } else if (compat != "1.12") {
     return Fail("--compat.node-exporter must be 1.12 or 1.5");
   }
+  // As node_exporter 1.12.1: an include flag given alone replaces the default exclude ("assuming include is
+  // desired"); both given explicitly is an error the collector reports.
+  auto include_wins = [](const std::string& include, CLI::Option* exclude_flag, std::string& exclude) {
+    if (!include.empty() && exclude_flag->count() == 0) exclude.clear();
+  };
+  include_wins(o.diskstats_device_include, diskstats_exclude, o.diskstats_device_exclude);
+  include_wins(o.filesystem_mount_points_include, mount_points_exclude, o.filesystem_mount_points_exclude);
+  include_wins(o.filesystem_fs_types_include, fs_types_exclude, o.filesystem_fs_types_exclude);
+  include_wins(o.netdev_device_include, netdev_exclude, o.netdev_device_exclude);
   auto parse_duration = [](const std::string& flag, const std::string& value) {
     auto d = topdog::ParseDuration(value);
     if (!d) spdlog::error("start-up failed err={}", topdog::LogQuote(flag + ": " + d.error().message));
@@ -189,11 +213,6 @@ int main(int argc, char** argv) {
   auto server = topdog::http::Server::Start(server_options, std::move(routes));
   if (!server) return Fail(server.error().message);
   server_ptr.store(server->get());
-  auto ports = (*server)->ListeningPorts();
-  for (size_t i = 0; i < ports.size(); ++i) {
-    spdlog::info("listening address={} port={}", listen_addresses[i], ports[i]);
-  }
-
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   spdlog::info("shutting down signal={}", signal_number);

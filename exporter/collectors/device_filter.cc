@@ -20,8 +20,7 @@ Result<DeviceFilter> DeviceFilter::Create(std::string_view flag_prefix, const st
   std::string exclude_flag = std::string(flag_prefix) + "-exclude";
   std::string include_flag = std::string(flag_prefix) + "-include";
   if (!exclude.empty() && !include.empty()) {
-    return MakeError(ErrorKind::kRejected,
-                     "--" + exclude_flag + " and --" + include_flag + " are mutually exclusive");
+    return MakeError(ErrorKind::kRejected, "--" + exclude_flag + " and --" + include_flag + " are mutually exclusive");
   }
   DeviceFilter filter;
   auto exclude_re = Compile(exclude_flag, exclude);

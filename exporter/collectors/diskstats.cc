@@ -1,17 +1,19 @@
 // The diskstats collector (node_exporter collector/diskstats_linux.go): node_disk_* counters from
 // /proc/diskstats, node_disk_info and the udev-derived info families from /run/udev/data/b<major>:<minor>.
 // Owns a DeviceFilter (caches verdicts), so not thread-safe; CollectorSet never runs it concurrently.
-#include <array>
-#include <string>
-#include <vector>
+#include "exporter/parse/diskstats.h"
 
 #include <spdlog/spdlog.h>
+
+#include <array>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "common/logging.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/device_filter.h"
 #include "exporter/metric_builder.h"
-#include "exporter/parse/diskstats.h"
 #include "exporter/parse/field_scanner.h"
 #include "exporter/parse/udev_data.h"
 
@@ -43,8 +45,7 @@ constexpr StatSpec kStats[kDiskstatsFieldCount] = {
      kSecondsPerTick},
     {"node_disk_io_now", "The number of I/Os currently in progress.", false, 1},
     {"node_disk_io_time_seconds_total", "Total seconds spent doing I/Os.", true, kSecondsPerTick},
-    {"node_disk_io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", true,
-     kSecondsPerTick},
+    {"node_disk_io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", true, kSecondsPerTick},
     {"node_disk_discards_completed_total", "The total number of discards completed successfully.", true, 1},
     {"node_disk_discards_merged_total", "The total number of discards merged.", true, 1},
     {"node_disk_discarded_sectors_total", "The total number of sectors discarded successfully.", true, 1},
@@ -121,7 +122,8 @@ class DiskstatsCollector final : public Collector {
       UdevProperties udev = ReadUdev(line.major, line.minor);
 
       // This is usually the serial printed on the disk label; 1.5 only knew ID_SERIAL_SHORT.
-      std::string_view serial = compat_ == NodeExporterCompat::kV1_5 ? std::string_view() : udev.Get(kUdevScsiIdentSerial);
+      std::string_view serial =
+          compat_ == NodeExporterCompat::kV1_5 ? std::string_view() : udev.Get(kUdevScsiIdentSerial);
       if (serial.empty()) serial = udev.Get(kUdevIdSerialShort);
       Labels info_labels = {{"device", device},
                             {"major", std::to_string(line.major)},
@@ -161,7 +163,7 @@ class DiskstatsCollector final : public Collector {
           if (!text_value) continue;
           auto value = parse::ParseDouble(*text_value);
           if (!value) {
-            spdlog::debug("collector=diskstats msg=\"Failed to parse ATA value\" device={} property={} value={}",
+            spdlog::debug("failed to parse ATA value collector=diskstats device={} property={} value={}",
                           LogQuote(device), kAtaStats[i].property, LogQuote(*text_value));
             continue;
           }

@@ -2,6 +2,7 @@
 // node_filesystem_* gauges from statfs(2) of each mount of PID 1's mount table, filtered by mount point
 // and file system type. statfs runs on a StatfsPool bounded by --collector.filesystem.mount-timeout.
 // Not thread-safe (filters cache verdicts); CollectorSet never runs it concurrently.
+#include <initializer_list>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -74,8 +75,8 @@ class FilesystemCollector final : public Collector {
     std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests);
 
     const bool v1_12 = compat_ == NodeExporterCompat::kV1_12;
-    MetricFamily device_error =
-        Gauge("node_filesystem_device_error", "Whether an error occurred while getting statistics for the given device.");
+    MetricFamily device_error = Gauge("node_filesystem_device_error",
+                                      "Whether an error occurred while getting statistics for the given device.");
     MetricFamily readonly = Gauge("node_filesystem_readonly", "Filesystem read-only status.");
     MetricFamily size = Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
     MetricFamily free = Gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.");
@@ -94,14 +95,15 @@ class FilesystemCollector final : public Collector {
       Labels labels = {{"device", mount->device}, {"fstype", mount->fs_type}, {"mountpoint", mount->mount_point}};
       if (v1_12) labels.push_back({"device_error", result ? std::string() : ErrnoText(result.error())});
 
-      if (v1_12 && seen_mount_info.insert(JoinKey({mount->device, std::to_string(mount->major),
-                                                   std::to_string(mount->minor), mount->mount_point}))
-                       .second) {
-        AddSample(mount_info, 1.0,
-                  {{"device", mount->device},
-                   {"major", std::to_string(mount->major)},
-                   {"minor", std::to_string(mount->minor)},
-                   {"mountpoint", mount->mount_point}});
+      if (v1_12) {
+        std::string major = std::to_string(mount->major), minor = std::to_string(mount->minor);
+        if (seen_mount_info.insert(JoinKey({mount->device, major, minor, mount->mount_point})).second) {
+          AddSample(mount_info, 1.0,
+                    {{"device", mount->device},
+                     {"major", std::move(major)},
+                     {"minor", std::move(minor)},
+                     {"mountpoint", mount->mount_point}});
+        }
       }
       if (!seen.insert(JoinKey({labels[0].value, labels[1].value, labels[2].value, v1_12 ? labels[3].value : ""}))
                .second) {
@@ -110,9 +112,8 @@ class FilesystemCollector final : public Collector {
 
       AddSample(device_error, result ? 0.0 : 1.0, labels);
       // 1.12 reports read-only status even when statfs fails, except for stuck mounts.
-      double ro = HasMountOption(mount->options, "ro") || (v1_12 && HasMountOption(mount->super_options, "ro"))
-                      ? 1.0
-                      : 0.0;
+      double ro =
+          HasMountOption(mount->options, "ro") || (v1_12 && HasMountOption(mount->super_options, "ro")) ? 1.0 : 0.0;
       if (v1_12) AddSample(readonly, timed_out ? 0.0 : ro, labels);
       if (!result) continue;
 

@@ -15,9 +15,10 @@ namespace {
 
 // node_exporter's legacy() names for the /proc/net/dev columns, in NetDevField order.
 constexpr std::string_view kStatNames[kNetDevFieldCount] = {
-    "receive_bytes",  "receive_packets",  "receive_errs",  "receive_drop",       "receive_fifo",  "receive_frame",
-    "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
-    "transmit_drop",  "transmit_fifo",    "transmit_colls", "transmit_carrier", "transmit_compressed",
+    "receive_bytes",  "receive_packets",  "receive_errs",       "receive_drop",
+    "receive_fifo",   "receive_frame",    "receive_compressed", "receive_multicast",
+    "transmit_bytes", "transmit_packets", "transmit_errs",      "transmit_drop",
+    "transmit_fifo",  "transmit_colls",   "transmit_carrier",   "transmit_compressed",
 };
 
 class NetdevCollector final : public Collector {

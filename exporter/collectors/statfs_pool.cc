@@ -1,13 +1,13 @@
 #include "exporter/collectors/statfs_pool.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <set>
-
-#include <spdlog/spdlog.h>
 
 #include "common/logging.h"
 
@@ -91,7 +91,7 @@ void StatfsPool::WorkerLoop(std::shared_ptr<State> state, const System& system, 
       state->stuck.erase(task->mount_point);
       state->in_timed_out[worker_index] = false;
       --state->blocked;
-      spdlog::info("collector=filesystem msg=\"Mount point has recovered, monitoring will resume\" mountpoint={}",
+      spdlog::info("mount point has recovered, monitoring will resume collector=filesystem mountpoint={}",
                    LogQuote(task->mount_point));
     } else {
       task->result = std::move(result);
@@ -177,8 +177,8 @@ std::vector<Result<StatfsInfo>> StatfsPool::StatAll(const std::vector<Request>& 
   }
   for (const std::string& mount_point : newly_stuck) {
     spdlog::warn(
-        "collector=filesystem msg=\"Mount point timed out, it is being labeled as stuck and will not be "
-        "monitored\" mountpoint={} timeout={}ms",
+        "mount point timed out, it is labeled as stuck and not monitored until its statfs returns "
+        "collector=filesystem mountpoint={} timeout={}ms",
         LogQuote(mount_point), timeout_.count());
   }
   return results;

@@ -37,8 +37,8 @@ std::string_view NextWord(std::string_view& text) {
 // filepath.Glob("clocksource[0-9]*").
 bool IsClocksourceDir(std::string_view name) {
   constexpr std::string_view kPrefix = "clocksource";
-  return name.size() > kPrefix.size() && name.substr(0, kPrefix.size()) == kPrefix &&
-         name[kPrefix.size()] >= '0' && name[kPrefix.size()] <= '9';
+  return name.size() > kPrefix.size() && name.substr(0, kPrefix.size()) == kPrefix && name[kPrefix.size()] >= '0' &&
+         name[kPrefix.size()] <= '9';
 }
 
 class TimeCollector final : public Collector {
@@ -59,8 +59,8 @@ class TimeCollector final : public Collector {
 
     MetricFamily available = Gauge("node_time_clocksource_available_info",
                                    "Available clocksources read from '/sys/devices/system/clocksource'.");
-    MetricFamily current = Gauge("node_time_clocksource_current_info",
-                                 "Current clocksource read from '/sys/devices/system/clocksource'.");
+    MetricFamily current =
+        Gauge("node_time_clocksource_current_info", "Current clocksource read from '/sys/devices/system/clocksource'.");
     // Like filepath.Glob, an unreadable or absent directory just means no clock sources.
     auto entries = reader_.ListDir(dir_);
     if (entries) {

@@ -10,17 +10,15 @@ namespace {
 constexpr size_t kMinFields = 14;  // major, minor, device + 11 values: what every kernel since 2.6.25 prints
 
 constexpr std::string_view kValueNames[kDiskstatsFieldCount] = {
-    "reads_completed", "reads_merged",       "sectors_read",       "read_time_ms",       "writes_completed",
-    "writes_merged",   "sectors_written",    "write_time_ms",      "ios_in_progress",    "io_time_ms",
+    "reads_completed",     "reads_merged",       "sectors_read",    "read_time_ms",      "writes_completed",
+    "writes_merged",       "sectors_written",    "write_time_ms",   "ios_in_progress",   "io_time_ms",
     "weighted_io_time_ms", "discards_completed", "discards_merged", "sectors_discarded", "discard_time_ms",
-    "flush_requests",  "flush_time_ms",
+    "flush_requests",      "flush_time_ms",
 };
 
-tl::unexpected<Error> FieldError(int line_number, size_t field_number, std::string_view name,
-                                 std::string_view field) {
-  return MakeError(ErrorKind::kBadData, parse::LineContext(line_number) + ": field " +
-                                            std::to_string(field_number) + " (" + std::string(name) +
-                                            "): invalid number " + parse::QuoteField(field));
+tl::unexpected<Error> FieldError(int line_number, size_t field_number, std::string_view name, std::string_view field) {
+  return MakeError(ErrorKind::kBadData, parse::LineContext(line_number) + ": field " + std::to_string(field_number) +
+                                            " (" + std::string(name) + "): invalid number " + parse::QuoteField(field));
 }
 
 }  // namespace

@@ -36,10 +36,14 @@ std::string UnescapeMountPath(std::string_view path) {
     if (path[i] == '\\' && path.size() - i >= 4) {
       std::string_view code = path.substr(i + 1, 3);
       char decoded = 0;
-      if (code == "040") decoded = ' ';
-      else if (code == "011") decoded = '\t';
-      else if (code == "012") decoded = '\n';
-      else if (code == "134") decoded = '\\';
+      if (code == "040")
+        decoded = ' ';
+      else if (code == "011")
+        decoded = '\t';
+      else if (code == "012")
+        decoded = '\n';
+      else if (code == "134")
+        decoded = '\\';
       if (decoded != 0) {
         out += decoded;
         i += 4;
@@ -105,8 +109,8 @@ Result<std::vector<MountEntry>> ParseMountInfo(std::string_view text) {
     }
     const size_t n = fields.size();
     if (n < kMinFields) {
-      return LineError(line_number, "too few fields (" + std::to_string(n) + ", need " +
-                                        std::to_string(kMinFields) + ") in " + parse::QuoteField(line));
+      return LineError(line_number, "too few fields (" + std::to_string(n) + ", need " + std::to_string(kMinFields) +
+                                        ") in " + parse::QuoteField(line));
     }
     if (fields[n - 4] != "-") {
       return LineError(line_number, "field " + std::to_string(n - 3) + ": expected the separator \"-\", got " +

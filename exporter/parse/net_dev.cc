@@ -6,10 +6,10 @@ namespace topdog::exporter {
 namespace {
 
 constexpr std::string_view kFieldNames[kNetDevFieldCount] = {
-    "receive bytes",    "receive packets", "receive errs",       "receive drop",
-    "receive fifo",     "receive frame",   "receive compressed", "receive multicast",
-    "transmit bytes",   "transmit packets", "transmit errs",     "transmit drop",
-    "transmit fifo",    "transmit colls",  "transmit carrier",   "transmit compressed",
+    "receive bytes",  "receive packets",  "receive errs",       "receive drop",
+    "receive fifo",   "receive frame",    "receive compressed", "receive multicast",
+    "transmit bytes", "transmit packets", "transmit errs",      "transmit drop",
+    "transmit fifo",  "transmit colls",   "transmit carrier",   "transmit compressed",
 };
 
 constexpr int kHeaderLines = 2;

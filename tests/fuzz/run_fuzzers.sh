@@ -2,14 +2,17 @@
 # Runs every libFuzzer target in DIR for SECONDS each, seeded with the captured fixtures.
 # CI: a short bounded run (scripts/test.sh, 10 s each). Longer, documented in README:
 #   tests/fuzz/run_fuzzers.sh build-fuzz/tests/fuzz 600
-# A crash leaves crash-* / leak-* / timeout-* files in the work directory and fails the run.
+# A crash fails the run and leaves its input as crash-* / leak-* / timeout-* / oom-* in FUZZ_ARTIFACTS
+# (default ./fuzz-artifacts, relative to where the script is started); replay one with
+# `build-fuzz/tests/fuzz/<name>_fuzz fuzz-artifacts/<name>-crash-...`.
 set -euo pipefail
-dir=${1:?usage: $0 FUZZ_BUILD_DIR [SECONDS]}
+dir=$(cd "${1:?usage: $0 FUZZ_BUILD_DIR [SECONDS]}" && pwd)  # absolute: the targets run from a work directory
 seconds=${2:-10}
 here=$(cd "$(dirname "$0")" && pwd)
 fixtures="$here/../fixtures"
+artifacts=$(mkdir -p "${FUZZ_ARTIFACTS:-fuzz-artifacts}" && cd "${FUZZ_ARTIFACTS:-fuzz-artifacts}" && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; rmdir "$artifacts" 2>/dev/null || true' EXIT
 status=0
 shopt -s nullglob
 targets=("$dir"/*_fuzz)
@@ -23,9 +26,13 @@ for target in "${targets[@]}"; do
     [ "$parser" = "$name" ] || continue
     find "$fixtures" -path "$fixtures/$pattern" -type f -exec cp --backup=numbered -t "$corpus" {} + 2>/dev/null || true
   done < "$here/seeds.txt"
+  # Seeds for inputs no fixture holds (HTTP headers, web config, udev database; see seeds/PROVENANCE.md).
+  if [ -d "$here/seeds/$name" ]; then
+    find "$here/seeds/$name" -type f -exec cp --backup=numbered -t "$corpus" {} +
+  fi
   echo "== fuzz $name for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
   if ! (cd "$work" && "$target" -max_total_time="$seconds" -max_len=300000 -rss_limit_mb=2048 -timeout=10 \
-          -print_final_stats=1 "$corpus" 2>"$work/$name.log"); then
+          -print_final_stats=1 -artifact_prefix="$artifacts/$name-" "$corpus" 2>"$work/$name.log"); then
     echo "FUZZ FAILURE in $name:"; tail -40 "$work/$name.log"; status=1
   else
     grep -E 'stat::number_of_executed_units|cov:' "$work/$name.log" | tail -2

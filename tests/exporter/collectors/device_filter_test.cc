@@ -30,7 +30,8 @@ TEST(DeviceFilterTest, IncludeIgnoresWhatDoesNotMatch) {
 }
 
 TEST(DeviceFilterTest, DefaultDiskstatsExcludeWorksWithEcmaScript) {
-  auto filter = DeviceFilter::Create("collector.diskstats.device", R"(^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$)", "");
+  auto filter =
+      DeviceFilter::Create("collector.diskstats.device", R"(^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$)", "");
   ASSERT_TRUE(filter);
   for (const char* ignored : {"ram0", "zram0", "loop7", "fd0", "sda1", "vda2", "xvdb3", "nvme0n1p1"}) {
     EXPECT_TRUE(filter->Ignored(ignored)) << ignored;

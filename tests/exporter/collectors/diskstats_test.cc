@@ -1,7 +1,7 @@
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "exporter/collectors/collectors.h"
 #include "tests/exporter/collectors/families_for_test.h"
@@ -11,15 +11,15 @@
 namespace topdog::exporter {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FakeSystem;
 using testing::FamilyNames;
 using testing::FindFamily;
+using ::testing::IsEmpty;
 using testing::LabelMap;
 using testing::LoadFixtureTree;
 using testing::SampleCount;
 using testing::SampleValue;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 
 // Debian's 1.5.0 default: without the z? before ram.
 constexpr const char* kDebianExclude = R"(^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$)";
@@ -56,8 +56,8 @@ Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader, 
 }
 
 LabelMap EmptyInfo(const std::string& device, const std::string& major, const std::string& minor) {
-  return {{"device", device}, {"major", major}, {"minor", minor}, {"model", ""}, {"path", ""},
-          {"revision", ""},   {"serial", ""},   {"wwn", ""}};
+  return {{"device", device}, {"major", major}, {"minor", minor}, {"model", ""},
+          {"path", ""},       {"revision", ""}, {"serial", ""},   {"wwn", ""}};
 }
 
 TEST(DiskstatsCollectorTest, HostFixtureEmitsEveryFieldOfATwentyFieldLine) {
@@ -88,16 +88,16 @@ TEST(DiskstatsCollectorTest, HostFixtureEmitsEveryFieldOfATwentyFieldLine) {
   info["rotational"] = "1";
   EXPECT_EQ(SampleValue(*families, "node_disk_info", info), 1);
   EXPECT_EQ(SampleCount(*families, "node_disk_info"), 1u);
-  EXPECT_THAT(FamilyNames(*families),
-              ElementsAre("node_disk_discard_time_seconds_total", "node_disk_discarded_sectors_total",
-                          "node_disk_discards_completed_total", "node_disk_discards_merged_total",
-                          "node_disk_flush_requests_time_seconds_total", "node_disk_flush_requests_total",
-                          "node_disk_info", "node_disk_io_now", "node_disk_io_time_seconds_total",
-                          "node_disk_io_time_weighted_seconds_total", "node_disk_read_bytes_total",
-                          "node_disk_read_time_seconds_total", "node_disk_reads_completed_total",
-                          "node_disk_reads_merged_total", "node_disk_write_time_seconds_total",
-                          "node_disk_writes_completed_total", "node_disk_writes_merged_total",
-                          "node_disk_written_bytes_total"));
+  EXPECT_THAT(
+      FamilyNames(*families),
+      ElementsAre("node_disk_discard_time_seconds_total", "node_disk_discarded_sectors_total",
+                  "node_disk_discards_completed_total", "node_disk_discards_merged_total",
+                  "node_disk_flush_requests_time_seconds_total", "node_disk_flush_requests_total", "node_disk_info",
+                  "node_disk_io_now", "node_disk_io_time_seconds_total", "node_disk_io_time_weighted_seconds_total",
+                  "node_disk_read_bytes_total", "node_disk_read_time_seconds_total", "node_disk_reads_completed_total",
+                  "node_disk_reads_merged_total", "node_disk_write_time_seconds_total",
+                  "node_disk_writes_completed_total", "node_disk_writes_merged_total",
+                  "node_disk_written_bytes_total"));
 }
 
 TEST(DiskstatsCollectorTest, HelpTextsAndTypesMatchNodeExporter) {
@@ -166,8 +166,8 @@ TEST(DiskstatsCollectorTest, DefaultExcludeDropsPartitionsLoopAndRamDevices) {
   for (const auto& metric : reads->metric) devices.push_back(metric.label.at(0).value);
   std::sort(devices.begin(), devices.end());
   // Kept: whole disks, dm-*, mmcblk* (also its partitions: the pattern has no mmcblk), sr0.
-  EXPECT_THAT(devices, ElementsAre("dm-0", "dm-1", "dm-2", "dm-3", "dm-4", "dm-5", "mmcblk0", "mmcblk0p1",
-                                   "mmcblk0p2", "nvme0n1", "sda", "sdb", "sdc", "sr0", "vda"));
+  EXPECT_THAT(devices, ElementsAre("dm-0", "dm-1", "dm-2", "dm-3", "dm-4", "dm-5", "mmcblk0", "mmcblk0p1", "mmcblk0p2",
+                                   "nvme0n1", "sda", "sdb", "sdc", "sr0", "vda"));
 }
 
 TEST(DiskstatsCollectorTest, UdevPropertiesFillInfoFamilies) {
@@ -209,8 +209,7 @@ TEST(DiskstatsCollectorTest, UdevPropertiesFillInfoFamilies) {
   EXPECT_EQ(FindFamily(*families, "node_disk_ata_rotation_rate_rpm")->help,
             "ATA disk rotation rate in RPMs (0 for SSDs).");
   EXPECT_EQ(FindFamily(*families, "node_disk_ata_write_cache")->help, "ATA disk has a write cache.");
-  EXPECT_EQ(FindFamily(*families, "node_disk_ata_write_cache_enabled")->help,
-            "ATA disk has its write cache enabled.");
+  EXPECT_EQ(FindFamily(*families, "node_disk_ata_write_cache_enabled")->help, "ATA disk has its write cache enabled.");
 }
 
 TEST(DiskstatsCollectorTest, CompatOneFiveTakesSerialFromIdSerialShort) {
@@ -245,7 +244,8 @@ TEST(DiskstatsCollectorTest, AtaFamiliesNeedIdAtaAndParsableValues) {
 
 TEST(DiskstatsCollectorTest, UnreadableUdevDataOnlyBlanksLabels) {
   InMemoryFileReader reader = LoadFixtureTree("host-6.18");
-  reader.AddError("/run/udev/data/b254:0", Error{ErrorKind::kRejected, "open /run/udev/data/b254:0: Permission denied"});
+  reader.AddError("/run/udev/data/b254:0",
+                  Error{ErrorKind::kRejected, "open /run/udev/data/b254:0: Permission denied"});
   auto families = CollectOnce(reader, CollectorOptions{});
   ASSERT_TRUE(families) << families.error().message;
   LabelMap info = EmptyInfo("vda", "254", "0");

@@ -1,11 +1,11 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <latch>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "exporter/collectors/collectors.h"
 #include "tests/exporter/collectors/families_for_test.h"
@@ -15,6 +15,7 @@
 namespace topdog::exporter {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FakeSystem;
 using testing::FamilyNames;
 using testing::FindFamily;
@@ -23,7 +24,6 @@ using testing::LoadFixtureTree;
 using testing::ReadFixture;
 using testing::SampleCount;
 using testing::SampleValue;
-using ::testing::ElementsAre;
 
 constexpr const char* kPython = "/mnt/sandboxing/model_tools_env/v1/python";
 
@@ -94,9 +94,10 @@ TEST(FilesystemCollectorTest, HostFixtureWithDefaultFilters) {
   const LabelMap python = Labels112("model_tools_unavailable", "tmpfs", kPython);
   EXPECT_EQ(SampleValue(*families, "node_filesystem_readonly", python), 1);  // "ro,nosuid,nodev,relatime"
   EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", python), 4096);
-  EXPECT_EQ(SampleValue(*families, "node_filesystem_mount_info",
-                        {{"device", "model_tools_unavailable"}, {"major", "0"}, {"minor", "25"}, {"mountpoint", kPython}}),
-            1);
+  EXPECT_EQ(
+      SampleValue(*families, "node_filesystem_mount_info",
+                  {{"device", "model_tools_unavailable"}, {"major", "0"}, {"minor", "25"}, {"mountpoint", kPython}}),
+      1);
   EXPECT_EQ(SampleCount(*families, "node_filesystem_size_bytes"), 2u);
   EXPECT_THAT(FamilyNames(*families),
               ElementsAre("node_filesystem_avail_bytes", "node_filesystem_device_error", "node_filesystem_files",
@@ -122,8 +123,7 @@ TEST(FilesystemCollectorTest, CompatOneFiveReadsProcMountsWithoutDeviceErrorLabe
   auto families = CollectOnce(LoadFixtureTree("host-6.18"), system, options);
   ASSERT_TRUE(families) << families.error().message;
   // /proc/1/mounts: "/dev/vda / ext4 rw,relatime,discard,... 0 0"
-  EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", Labels15("/dev/vda", "ext4", "/")),
-            66053021.0 * 4096);
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", Labels15("/dev/vda", "ext4", "/")), 66053021.0 * 4096);
   EXPECT_EQ(SampleValue(*families, "node_filesystem_readonly", Labels15("model_tools_unavailable", "tmpfs", kPython)),
             1);
   EXPECT_FALSE(FindFamily(*families, "node_filesystem_mount_info"));
@@ -223,8 +223,9 @@ TEST(FilesystemCollectorTest, RootfsPrefixIsUsedForStatfsAndStrippedFromLabels) 
   ASSERT_TRUE(families) << families.error().message;
   EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", Labels112("/dev/vda", "ext4", "/")),
             66053021.0 * 4096);
-  EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", Labels112("model_tools_unavailable", "tmpfs", "/data")),
-            4096);
+  EXPECT_EQ(
+      SampleValue(*families, "node_filesystem_size_bytes", Labels112("model_tools_unavailable", "tmpfs", "/data")),
+      4096);
 }
 
 TEST(FilesystemCollectorTest, FactoryRejectsBothFiltersAndBadRegex) {
@@ -308,8 +309,9 @@ TEST(FilesystemCollectorTest, HungMountIsReportedAsTimeoutAndNotRetriedWhileStuc
     EXPECT_EQ(SampleValue(*families, "node_filesystem_readonly", root), 0);
     EXPECT_FALSE(SampleValue(*families, "node_filesystem_size_bytes", root));
     // The other mount is unaffected.
-    EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", Labels112("model_tools_unavailable", "tmpfs", kPython)),
-              4096);
+    EXPECT_EQ(
+        SampleValue(*families, "node_filesystem_size_bytes", Labels112("model_tools_unavailable", "tmpfs", kPython)),
+        4096);
   }
   EXPECT_EQ(system.Calls("/"), 1);  // the stuck mount was not submitted again
   EXPECT_EQ(system.Calls(kPython), 2);

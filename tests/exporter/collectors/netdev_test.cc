@@ -1,7 +1,7 @@
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "exporter/collectors/collectors.h"
 #include "tests/exporter/collectors/families_for_test.h"
@@ -11,15 +11,15 @@
 namespace topdog::exporter {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FakeSystem;
 using testing::FamilyNames;
 using testing::FindFamily;
+using ::testing::IsEmpty;
 using testing::LoadFixtureTree;
 using testing::ReadFixture;
 using testing::SampleCount;
 using testing::SampleValue;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader, const CollectorOptions& options) {
   FakeSystem system;

@@ -1,12 +1,12 @@
 #include "exporter/collectors/statfs_pool.h"
 
+#include <gtest/gtest.h>
+
 #include <latch>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/fakes/fake_system.h"
 

@@ -1,7 +1,7 @@
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "exporter/collectors/collectors.h"
 #include "tests/exporter/collectors/families_for_test.h"
@@ -11,6 +11,7 @@
 namespace topdog::exporter {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::FakeSystem;
 using testing::FamilyNames;
 using testing::FindFamily;
@@ -18,7 +19,6 @@ using testing::LoadFixtureTree;
 using testing::ReadFixture;
 using testing::SampleCount;
 using testing::SampleValue;
-using ::testing::ElementsAre;
 
 constexpr const char* kClocksource0 = "/sys/devices/system/clocksource/clocksource0";
 
@@ -45,10 +45,11 @@ TEST(TimeCollectorTest, HostFixtureClocksources) {
   auto families = CollectOnce(LoadFixtureTree("host-6.18"), FakeSystem{});
   ASSERT_TRUE(families) << families.error().message;
   // available_clocksource "tsc kvm-clock \n", current_clocksource "tsc\n"
-  EXPECT_EQ(SampleValue(*families, "node_time_clocksource_available_info", {{"clocksource", "tsc"}, {"device", "0"}}), 1);
-  EXPECT_EQ(SampleValue(*families, "node_time_clocksource_available_info",
-                        {{"clocksource", "kvm-clock"}, {"device", "0"}}),
+  EXPECT_EQ(SampleValue(*families, "node_time_clocksource_available_info", {{"clocksource", "tsc"}, {"device", "0"}}),
             1);
+  EXPECT_EQ(
+      SampleValue(*families, "node_time_clocksource_available_info", {{"clocksource", "kvm-clock"}, {"device", "0"}}),
+      1);
   EXPECT_EQ(SampleCount(*families, "node_time_clocksource_available_info"), 2u);
   EXPECT_EQ(SampleValue(*families, "node_time_clocksource_current_info", {{"clocksource", "tsc"}, {"device", "0"}}), 1);
   EXPECT_EQ(FindFamily(*families, "node_time_clocksource_available_info")->help,
@@ -62,9 +63,8 @@ TEST(TimeCollectorTest, ProcfsFixtureClocksources) {
   ASSERT_TRUE(families) << families.error().message;
   // available_clocksource "tsc hpet acpi_pm \n"
   EXPECT_EQ(SampleCount(*families, "node_time_clocksource_available_info"), 3u);
-  EXPECT_EQ(SampleValue(*families, "node_time_clocksource_available_info",
-                        {{"clocksource", "acpi_pm"}, {"device", "0"}}),
-            1);
+  EXPECT_EQ(
+      SampleValue(*families, "node_time_clocksource_available_info", {{"clocksource", "acpi_pm"}, {"device", "0"}}), 1);
 }
 
 TEST(TimeCollectorTest, DeviceLabelIsThePositionInNameOrder) {
@@ -80,8 +80,8 @@ TEST(TimeCollectorTest, DeviceLabelIsThePositionInNameOrder) {
   auto families = CollectOnce(reader, FakeSystem{});
   ASSERT_TRUE(families) << families.error().message;
   // Sorted names: clocksource0, clocksource10, clocksource2 -> devices 0, 1, 2.
-  EXPECT_EQ(SampleValue(*families, "node_time_clocksource_current_info", {{"clocksource", "kvm-clock"}, {"device", "2"}}),
-            1);
+  EXPECT_EQ(
+      SampleValue(*families, "node_time_clocksource_current_info", {{"clocksource", "kvm-clock"}, {"device", "2"}}), 1);
   EXPECT_EQ(SampleCount(*families, "node_time_clocksource_current_info"), 3u);
 }
 

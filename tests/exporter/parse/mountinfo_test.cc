@@ -1,8 +1,8 @@
 #include "exporter/parse/mountinfo.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "tests/fakes/fixture_tree.h"
 
@@ -96,8 +96,7 @@ TEST(ParseMountInfoTest, BadMajorMinorOrIdIsAnError) {
   bad_dev.replace(bad_dev.find("254:0"), 5, "254-0");
   auto mounts = ParseMountInfo(bad_dev);
   ASSERT_FALSE(mounts);
-  EXPECT_NE(mounts.error().message.find("line 6: field 3 (major:minor)"), std::string::npos)
-      << mounts.error().message;
+  EXPECT_NE(mounts.error().message.find("line 6: field 3 (major:minor)"), std::string::npos) << mounts.error().message;
   std::string bad_id = text;
   bad_id.replace(0, 2, "x2");
   mounts = ParseMountInfo(bad_id);

@@ -1,8 +1,8 @@
 #include "exporter/parse/net_dev.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "tests/fakes/fixture_tree.h"
 

@@ -1,8 +1,8 @@
 #include "exporter/parse/udev_data.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace topdog::exporter {
 namespace {
