@@ -22,8 +22,9 @@ bool LabelValuesLess(const prometheus::ClientMetric& a, const prometheus::Client
   return a.label.size() < b.label.size();
 }
 
-// client_golang order: labels by name within a sample, samples by label values, families by name. Most
-// collectors already emit that order, so check before sorting (a sort moves large ClientMetric values).
+// client_golang order: labels by name within a sample, samples by label values. Most collectors already emit
+// that order, so check before sorting (a sort moves large ClientMetric values). Families are ordered by name
+// later, as pointers (Scrape::Ordered).
 void Canonicalize(std::vector<MetricFamily>& families) {
   auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
   for (auto& family : families) {
@@ -35,9 +36,6 @@ void Canonicalize(std::vector<MetricFamily>& families) {
     if (!std::is_sorted(family.metric.begin(), family.metric.end(), LabelValuesLess)) {
       std::stable_sort(family.metric.begin(), family.metric.end(), LabelValuesLess);
     }
-  }
-  if (!std::is_sorted(families.begin(), families.end(), by_name)) {
-    std::stable_sort(families.begin(), families.end(), by_name);
   }
 }
 

@@ -1,5 +1,5 @@
 // The meminfo collector (node_exporter collector/meminfo_linux.go): one node_memory_<Key>[_bytes] gauge
-// per /proc/meminfo line. Stateless; not called concurrently.
+// per /proc/meminfo line. Caches names per key; not called concurrently.
 #include "exporter/parse/meminfo.h"
 
 #include <string>
@@ -52,21 +52,12 @@ class MeminfoCollector final : public Collector {
     std::vector<MetricFamily> out;
     out.reserve(entries->size());
     // node_exporter collects into a map, so a key printed twice yields its last value once.
-    std::unordered_map<std::string, size_t> index_by_name;
-    index_by_name.reserve(entries->size());
+    std::unordered_map<const Names*, size_t> index_by_names;
     for (const MeminfoEntry& entry : *entries) {
-      std::string key = NormalizeKey(entry.key);
-      double value = entry.value;
-      if (entry.has_unit) {  // node_exporter presumes the unit is kB
-        value *= 1024;
-        key += "_bytes";
-      }
-      if (!IsMetricNameSuffix(key)) {
-        // node_exporter would panic on such a name; refusing the scrape of this collector is the safe twin.
-        return MakeError(ErrorKind::kBadData,
-                         path_ + ": key " + parse::QuoteField(entry.key) + " does not form a valid metric name");
-      }
-      auto [it, inserted] = index_by_name.emplace(key, out.size());
+      auto names = NamesFor(entry);
+      if (!names) return tl::unexpected(names.error());
+      double value = entry.has_unit ? entry.value * 1024 : entry.value;  // node_exporter presumes kB
+      auto [it, inserted] = index_by_names.emplace(*names, out.size());
       if (!inserted) {
         MetricFamily& earlier = out[it->second];
         if (earlier.type == prometheus::MetricType::Counter) {
@@ -76,18 +67,40 @@ class MeminfoCollector final : public Collector {
         }
         continue;
       }
-      std::string help = "Memory information field " + key + ".";
-      const bool counter = key.size() >= 6 && key.compare(key.size() - 6, 6, "_total") == 0;
-      std::string name = "node_memory_" + key;
-      out.push_back(
-          Single(counter ? Counter(std::move(name), std::move(help)) : Gauge(std::move(name), std::move(help)), value));
+      out.push_back(Single((*names)->counter ? Counter((*names)->name, (*names)->help)
+                                             : Gauge((*names)->name, (*names)->help),
+                           value));
     }
     return out;
   }
 
  private:
+  struct Names {
+    std::string name, help;
+    bool counter;
+  };
+
+  // Metric name and HELP of a meminfo key, derived once per key and unit (the set of keys is fixed per kernel).
+  Result<const Names*> NamesFor(const MeminfoEntry& entry) {
+    std::string cache_key(entry.key);
+    if (entry.has_unit) cache_key += " kB";
+    auto it = names_.find(cache_key);
+    if (it != names_.end()) return &it->second;
+    std::string key = NormalizeKey(entry.key);
+    if (entry.has_unit) key += "_bytes";
+    if (!IsMetricNameSuffix(key)) {
+      // node_exporter would panic on such a name; refusing the scrape of this collector is the safe twin.
+      return MakeError(ErrorKind::kBadData,
+                       path_ + ": key " + parse::QuoteField(entry.key) + " does not form a valid metric name");
+    }
+    const bool counter = key.size() >= 6 && key.compare(key.size() - 6, 6, "_total") == 0;
+    Names names{"node_memory_" + key, "Memory information field " + key + ".", counter};
+    return &names_.emplace(std::move(cache_key), std::move(names)).first->second;
+  }
+
   const FileReader& reader_;
   const std::string path_;
+  std::unordered_map<std::string, Names> names_;
 };
 
 }  // namespace
