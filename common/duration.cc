@@ -15,6 +15,9 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   double total_ms = 0;
   std::string_view rest = text;
   while (!rest.empty()) {
+    // Go's grammar: digits with an optional fraction. std::from_chars would also take "nan" and "inf", and
+    // a NaN passes every range check below and then makes the cast to int64_t undefined.
+    if (!(rest.front() == '.' || (rest.front() >= '0' && rest.front() <= '9'))) return bad();
     double number = 0;
     auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), number);
     if (ec != std::errc() || number < 0) return bad();
@@ -37,7 +40,7 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     }
     total_ms += number * unit_ms;
   }
-  if (total_ms > 1e12) return bad();
+  if (!(total_ms <= 1e12)) return bad();
   return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
 }
 

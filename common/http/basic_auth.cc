@@ -1,15 +1,16 @@
 #include "common/http/basic_auth.h"
 
 #include <crypt.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <memory>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 namespace topdog::http {
 namespace {
@@ -54,8 +55,7 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
 }
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+  return text.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
          });
 }
@@ -96,15 +96,18 @@ bool BcryptMatches(const std::string& password, const std::string& hash) {
   return match;
 }
 
-BasicAuthenticator::BasicAuthenticator(size_t cache_capacity) : cache_capacity_(cache_capacity) {
-  if (RAND_bytes(hmac_key_.data(), static_cast<int>(hmac_key_.size())) != 1) {
-    // Without randomness the key is fixed: the cache still holds no plain passwords, only keyed hashes.
-    hmac_key_.fill(0x5c);
-  }
-}
+BasicAuthenticator::BasicAuthenticator(size_t cache_capacity) : cache_capacity_(cache_capacity) {}
 
 std::string BasicAuthenticator::CacheKey(const std::string& user, const std::string& hash,
                                          const std::string& password) const {
+  // The key is drawn on first use: RAND_bytes initialises OpenSSL's providers (about 3 MB of libcrypto pages
+  // resident), which an exporter without basic auth should not pay for.
+  std::call_once(hmac_key_once_, [this] {
+    if (RAND_bytes(hmac_key_.data(), static_cast<int>(hmac_key_.size())) != 1) {
+      // Without randomness the key is fixed: the cache still holds no plain passwords, only keyed hashes.
+      hmac_key_.fill(0x5c);
+    }
+  });
   std::string message;
   AppendLengthPrefixed(message, user);
   AppendLengthPrefixed(message, hash);
@@ -117,8 +120,7 @@ std::string BasicAuthenticator::CacheKey(const std::string& user, const std::str
   return std::string(reinterpret_cast<const char*>(digest), digest_length);
 }
 
-bool BasicAuthenticator::Check(const std::map<std::string, std::string>& users,
-                               const BasicCredentials& credentials) {
+bool BasicAuthenticator::Check(const std::map<std::string, std::string>& users, const BasicCredentials& credentials) {
   auto it = users.find(credentials.user);
   bool known = it != users.end();
   const std::string hash = known ? it->second : std::string(kDummyHash);

@@ -44,7 +44,8 @@ class BasicAuthenticator {
   std::string CacheKey(const std::string& user, const std::string& hash, const std::string& password) const;
 
   const size_t cache_capacity_;
-  std::array<unsigned char, 32> hmac_key_{};  // random per process: cache keys are useless outside it
+  mutable std::once_flag hmac_key_once_;
+  mutable std::array<unsigned char, 32> hmac_key_{};  // random per process: cache keys are useless outside it
   std::atomic<uint64_t> bcrypt_runs_{0};
   std::mutex mu_;
   std::unordered_map<std::string, bool> cache_;  // GUARDED_BY(mu_)

@@ -1,11 +1,11 @@
 #include "common/http/gzip.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
+
+#include <zlib.h>
 
 namespace topdog::http {
 namespace {

@@ -93,11 +93,20 @@ std::string HtmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -162,8 +171,7 @@ class ServerMetrics {
   // promhttp's default buckets.
   static constexpr std::array<double, 11> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-  explicit ServerMetrics(const std::string& prefix)
-      : ServerMetrics(prefix, std::make_shared<prometheus::Registry>()) {}
+  explicit ServerMetrics(const std::string& prefix) : ServerMetrics(prefix, std::make_shared<prometheus::Registry>()) {}
 
   ServerMetrics(const std::string& prefix, std::shared_ptr<prometheus::Registry> registry)
       : in_flight(prometheus::BuildGauge()
@@ -183,11 +191,12 @@ class ServerMetrics {
                                  .Add({})),
         reload_success(ReloadFamily(prefix, *registry).Add({{"result", "success"}})),
         reload_failure(ReloadFamily(prefix, *registry).Add({{"result", "failure"}})),
-        connections_rejected(prometheus::BuildCounter()
-                                 .Name(prefix + "_http_connections_rejected_total")
-                                 .Help("Total number of connections closed at once because max_connections was reached.")
-                                 .Register(*registry)
-                                 .Add({})),
+        connections_rejected(
+            prometheus::BuildCounter()
+                .Name(prefix + "_http_connections_rejected_total")
+                .Help("Total number of connections closed at once because max_connections was reached.")
+                .Register(*registry)
+                .Add({})),
         requests_(prometheus::BuildCounter()
                       .Name(prefix + "_http_requests_total")
                       .Help("Total number of HTTP requests by handler and status code.")
@@ -249,7 +258,7 @@ class TokenBucket {
   const double tokens_per_second_;
   const int burst_;
   std::mutex mu_;
-  double tokens_;                         // GUARDED_BY(mu_)
+  double tokens_;                          // GUARDED_BY(mu_)
   std::optional<Clock::time_point> last_;  // GUARDED_BY(mu_)
 };
 
@@ -404,8 +413,7 @@ class ServerImpl final : public Server {
     net::strand<net::io_context::executor_type> strand;
     tcp::acceptor acceptor;
     net::steady_timer retry_timer;
-    explicit Listener(net::io_context& io)
-        : strand(net::make_strand(io)), acceptor(strand), retry_timer(strand) {}
+    explicit Listener(net::io_context& io) : strand(net::make_strand(io)), acceptor(strand), retry_timer(strand) {}
   };
 
   Result<void> Bind(const std::string& address);
@@ -459,7 +467,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   ~Session() override { server_.OnSessionEnd(this); }
 
-  void Run() { net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Start(); }); }
+  void Run() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->Start(); });
+  }
 
   void Cancel() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->CloseNow(); });
@@ -517,10 +527,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return ReadRequest();
     }
     Tcp().expires_after(options().idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t bytes) {
-                              self->OnIdleBytes(ec, bytes);
-                            });
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = this->shared_from_this()](beast::error_code ec, size_t bytes) { self->OnIdleBytes(ec, bytes); });
   }
 
   void OnIdleBytes(beast::error_code ec, size_t bytes) {
@@ -618,9 +627,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       server_.metrics().CountRequest(context.handler_label, response_->result_int(), seconds);
     }
     Tcp().expires_after(options().write_timeout);
-    bhttp::async_write(stream_, *response_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWrite(ec);
-    });
+    bhttp::async_write(stream_, *response_,
+                       [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(beast::error_code ec) {
@@ -841,8 +849,8 @@ std::shared_ptr<const WebState> ServerImpl::CurrentWebState() {
   web_ = loaded->state;
   web_stamps_ = std::move(loaded->stamps);
   metrics_->reload_success.Increment();
-  spdlog::info("web config reloaded file={} tls={} basic_auth_users={}", LogQuote(options_.web_config_file),
-               tls_, web_->config.basic_auth_users.size());
+  spdlog::info("web config reloaded file={} tls={} basic_auth_users={}", LogQuote(options_.web_config_file), tls_,
+               web_->config.basic_auth_users.size());
   return web_;
 }
 
@@ -881,8 +889,8 @@ void ServerImpl::Handle(Request request, std::shared_ptr<const WebState> web, st
     return done(TextResponse(503, "Too many concurrent requests\n"));
   }
   metrics_->in_flight.Increment();
-  net::post(*handler_pool_, [this, request = std::move(request), web = std::move(web), handler,
-                             needs_auth, still_open = std::move(still_open), done = std::move(done)] {
+  net::post(*handler_pool_, [this, request = std::move(request), web = std::move(web), handler, needs_auth,
+                             still_open = std::move(still_open), done = std::move(done)] {
     Response response;
     if (still_open()) {  // the client may have left while the job waited for a thread
       try {
@@ -993,12 +1001,17 @@ void ServerImpl::Stop() {
       raw->retry_timer.cancel();
     });
   }
+  // Cancel outside the lock: a session whose last other reference just went away is destroyed when
+  // `live` is, and its destructor takes sessions_mu_.
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard<std::mutex> lock(sessions_mu_);
     for (auto& [raw, weak] : sessions_) {
-      if (auto session = weak.lock()) session->Cancel();
+      if (auto session = weak.lock()) live.push_back(std::move(session));
     }
   }
+  for (auto& session : live) session->Cancel();
+  live.clear();
   // Running handlers finish (their answers go to closed connections); then the I/O threads stop.
   if (handler_pool_) handler_pool_->join();
   io_work_.reset();

@@ -1,10 +1,6 @@
 #include "common/http/web_config.h"
 
 #include <arpa/inet.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <array>
 #include <cerrno>
@@ -15,6 +11,10 @@
 #include <set>
 #include <sstream>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <yaml-cpp/yaml.h>
 
 #include "common/duration.h"
@@ -110,10 +110,14 @@ Result<TlsVersion> ParseTlsVersion(const std::string& name) {
 
 std::string_view TlsVersionName(TlsVersion version) {
   switch (version) {
-    case TlsVersion::kTls10: return "TLS10";
-    case TlsVersion::kTls11: return "TLS11";
-    case TlsVersion::kTls12: return "TLS12";
-    case TlsVersion::kTls13: return "TLS13";
+    case TlsVersion::kTls10:
+      return "TLS10";
+    case TlsVersion::kTls11:
+      return "TLS11";
+    case TlsVersion::kTls12:
+      return "TLS12";
+    case TlsVersion::kTls13:
+      return "TLS13";
   }
   return "?";
 }
@@ -232,10 +236,10 @@ std::string JoinDir(std::string_view dir, const std::string& path) {
 Result<TlsServerConfig> ParseTls(const YAML::Node& node, std::string_view base_dir) {
   constexpr std::string_view kSection = "tls_server_config";
   TlsServerConfig tls;
-  if (auto ok = CheckKeys(node, kSection,
-                          {"cert", "key", "client_ca", "cert_file", "key_file", "client_auth_type",
-                           "client_ca_file", "cipher_suites", "curve_preferences", "min_version", "max_version",
-                           "prefer_server_cipher_suites", "client_allowed_sans"});
+  if (auto ok = CheckKeys(
+          node, kSection,
+          {"cert", "key", "client_ca", "cert_file", "key_file", "client_auth_type", "client_ca_file", "cipher_suites",
+           "curve_preferences", "min_version", "max_version", "prefer_server_cipher_suites", "client_allowed_sans"});
       !ok) {
     return tl::unexpected(ok.error());
   }
@@ -248,8 +252,8 @@ Result<TlsServerConfig> ParseTls(const YAML::Node& node, std::string_view base_d
   auto client_ca_file = GetString(node, "client_ca_file", kSection);
   auto min_version = GetString(node, "min_version", kSection);
   auto max_version = GetString(node, "max_version", kSection);
-  for (const auto* field : {&cert, &key, &client_ca, &cert_file, &key_file, &client_auth, &client_ca_file,
-                            &min_version, &max_version}) {
+  for (const auto* field :
+       {&cert, &key, &client_ca, &cert_file, &key_file, &client_auth, &client_ca_file, &min_version, &max_version}) {
     if (!*field) return tl::unexpected(field->error());
   }
   auto ciphers = GetStringList(node, "cipher_suites", kSection);
@@ -315,8 +319,7 @@ Result<TlsServerConfig> ParseTls(const YAML::Node& node, std::string_view base_d
   }
   if (tls.min_version > tls.max_version) {
     return tl::unexpected(ConfigError("min_version " + std::string(TlsVersionName(tls.min_version)) +
-                                      " is greater than max_version " +
-                                      std::string(TlsVersionName(tls.max_version))));
+                                      " is greater than max_version " + std::string(TlsVersionName(tls.max_version))));
   }
   return tls;
 }
@@ -324,8 +327,8 @@ Result<TlsServerConfig> ParseTls(const YAML::Node& node, std::string_view base_d
 Result<WebConfig> ParseRoot(const YAML::Node& root, std::string_view base_dir) {
   WebConfig config;
   if (root.IsNull()) return config;  // an empty file: plain HTTP, no auth
-  if (auto ok = CheckKeys(root, "web config",
-                          {"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"});
+  if (auto ok =
+          CheckKeys(root, "web config", {"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"});
       !ok) {
     return tl::unexpected(ok.error());
   }
@@ -413,9 +416,7 @@ std::string OpenSslErrors() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
-Error TlsError(std::string what) {
-  return Error{ErrorKind::kBadData, std::move(what) + ": " + OpenSslErrors()};
-}
+Error TlsError(std::string what) { return Error{ErrorKind::kBadData, std::move(what) + ": " + OpenSslErrors()}; }
 
 struct BioDeleter {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -479,10 +480,14 @@ Result<void> UseInlineClientCa(SSL_CTX* ctx, const std::string& pem) {
 
 int OpenSslVersion(TlsVersion version) {
   switch (version) {
-    case TlsVersion::kTls10: return TLS1_VERSION;
-    case TlsVersion::kTls11: return TLS1_1_VERSION;
-    case TlsVersion::kTls12: return TLS1_2_VERSION;
-    case TlsVersion::kTls13: return TLS1_3_VERSION;
+    case TlsVersion::kTls10:
+      return TLS1_VERSION;
+    case TlsVersion::kTls11:
+      return TLS1_1_VERSION;
+    case TlsVersion::kTls12:
+      return TLS1_2_VERSION;
+    case TlsVersion::kTls13:
+      return TLS1_3_VERSION;
   }
   return TLS1_2_VERSION;
 }
@@ -557,8 +562,7 @@ Result<SslCtxPtr> BuildServerSslContext(const TlsServerConfig& tls) {
   if (!tls.cipher_suites.empty() && SSL_CTX_set_cipher_list(raw, Join(tls.cipher_suites, ':').c_str()) != 1) {
     return tl::unexpected(TlsError("none of cipher_suites is available"));
   }
-  if (!tls.curve_preferences.empty() &&
-      SSL_CTX_set1_groups_list(raw, Join(tls.curve_preferences, ':').c_str()) != 1) {
+  if (!tls.curve_preferences.empty() && SSL_CTX_set1_groups_list(raw, Join(tls.curve_preferences, ':').c_str()) != 1) {
     return tl::unexpected(TlsError("cannot set curve_preferences"));
   }
 

@@ -50,9 +50,7 @@ struct TlsServerConfig {
 
   // exporter-toolkit serves TLS iff tls_server_config says anything about certificates or client auth;
   // validation then guarantees a certificate and a key.
-  bool Enabled() const {
-    return !cert_file.empty() || !cert.empty() || !key_file.empty() || !key.empty();
-  }
+  bool Enabled() const { return !cert_file.empty() || !cert.empty() || !key_file.empty() || !key.empty(); }
 };
 
 // exporter-toolkit's rate_limit: a global token bucket refilled once per interval, up to burst tokens.

@@ -48,7 +48,9 @@ Result<std::vector<CpuInfoEntry>> ParseCpuInfo(std::string_view text) {
     if (colon == std::string_view::npos) continue;
     std::string_view key = TrimSpace(line.substr(0, colon));
     std::string_view value = line.substr(colon + 2);
-    if (key == "processor") {
+    // Like procfs, the first line opens the first CPU whatever follows "processor" in its key
+    // ("processor\t): 0"): every later key needs an entry to fill.
+    if (key == "processor" || entries.empty()) {
       auto processor = ParseProcessor(value);
       if (!processor) {
         return MakeError(ErrorKind::kBadData, parse::LineContext(lines.line_number()) +

@@ -28,8 +28,9 @@ struct CpuInfoEntry {
   std::string_view bugs;
 };
 
-// The first non-blank line must be "processor : N". Errors (kBadData) name the line: a bad processor
-// number or cpu MHz. Keys other than the ones above are ignored.
+// The first non-blank line must be "processor : N" (like procfs, only the "processor" prefix of its key is
+// checked). Errors (kBadData) name the line: a bad processor number or cpu MHz. Keys other than the ones
+// above are ignored.
 // REQUIRES: `text` outlives the returned entries.
 Result<std::vector<CpuInfoEntry>> ParseCpuInfo(std::string_view text);
 

@@ -35,7 +35,7 @@ TEST(ParseBasicAuthorizationTest, SchemeIsCaseInsensitiveAndPasswordMayContainCo
 TEST(ParseBasicAuthorizationTest, RejectsOtherSchemesAndBadBase64) {
   EXPECT_FALSE(ParseBasicAuthorization("").has_value());
   EXPECT_FALSE(ParseBasicAuthorization("Bearer YWxpY2U6eA==").has_value());
-  EXPECT_FALSE(ParseBasicAuthorization("Basic YWxpY2U6eA").has_value());   // missing padding
+  EXPECT_FALSE(ParseBasicAuthorization("Basic YWxpY2U6eA").has_value());    // missing padding
   EXPECT_FALSE(ParseBasicAuthorization("Basic YWxp!2U6eA==").has_value());  // not base64
   EXPECT_FALSE(ParseBasicAuthorization("Basic YW=jZQ==").has_value());      // data after padding
   EXPECT_FALSE(ParseBasicAuthorization("Basic YWxpY2U=").has_value());      // "alice": no colon

@@ -1,8 +1,7 @@
 #include "common/http/gzip.h"
 
-#include <zlib.h>
-
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 namespace topdog::http {
 namespace {

@@ -1,13 +1,10 @@
 // Integration tests of topdog::http::Server on 127.0.0.1:0 with Beast clients (and a raw socket where the
 // test needs byte-level control). Client operations run on the test thread with a 5 s safety deadline.
-#include "common/http/server.h"
-
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +23,9 @@
 #include <boost/beast/ssl.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "common/http/server.h"
 
 namespace topdog::http {
 namespace {
@@ -116,10 +116,14 @@ double MetricValue(const std::vector<prometheus::MetricFamily>& families, const 
       for (const auto& label : metric.label) got[label.name] = label.value;
       if (got != labels) continue;
       switch (family.type) {
-        case prometheus::MetricType::Counter: return metric.counter.value;
-        case prometheus::MetricType::Gauge: return metric.gauge.value;
-        case prometheus::MetricType::Histogram: return static_cast<double>(metric.histogram.sample_count);
-        default: return -1;
+        case prometheus::MetricType::Counter:
+          return metric.counter.value;
+        case prometheus::MetricType::Gauge:
+          return metric.gauge.value;
+        case prometheus::MetricType::Histogram:
+          return static_cast<double>(metric.histogram.sample_count);
+        default:
+          return -1;
       }
     }
   }
@@ -313,6 +317,18 @@ TEST(HttpServerTest, KeepAliveServesThreeRequestsOnOneConnection) {
   EXPECT_EQ(MetricValue(metrics, "test_http_request_duration_seconds", {{"handler", "/metrics"}}), 3);
 }
 
+TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto server = StartServer(TestOptions(), {{"/a", TextHandler("a\n")}, {"/b", TextHandler("b\n")}});
+  ASSERT_NE(server, nullptr);
+  PlainClient client(server->ListeningPorts().at(0));
+  ASSERT_FALSE(client.SendRaw("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto [ec_a, a] = client.Read();
+  auto [ec_b, b] = client.Read();
+  ASSERT_FALSE(ec_a || ec_b);
+  EXPECT_EQ(a.body(), "a\n");
+  EXPECT_EQ(b.body(), "b\n");
+}
+
 TEST(HttpServerTest, Http10RequestIsAnsweredThenClosed) {
   auto server = StartServer(TestOptions(), MetricsRoute());
   ASSERT_NE(server, nullptr);
@@ -335,8 +351,8 @@ TEST(HttpServerTest, GzipFollowsAcceptEncodingAndBodySize) {
     response.compressible = false;
     return response;
   };
-  auto server = StartServer(TestOptions(), {{"/big", TextHandler(big)}, {"/small", TextHandler("up 1\n")},
-                                            {"/opaque", opaque}});
+  auto server =
+      StartServer(TestOptions(), {{"/big", TextHandler(big)}, {"/small", TextHandler("up 1\n")}, {"/opaque", opaque}});
   ASSERT_NE(server, nullptr);
   PlainClient client(server->ListeningPorts().at(0));
 
@@ -384,7 +400,8 @@ TEST(HttpServerTest, BodyTooLargeIs413) {
   auto server = StartServer(options, MetricsRoute());
   ASSERT_NE(server, nullptr);
   PlainClient client(server->ListeningPorts().at(0));
-  ASSERT_FALSE(client.SendRaw("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'b')));
+  ASSERT_FALSE(
+      client.SendRaw("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'b')));
   auto [ec, response] = client.Read();
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(response.result_int(), 413);
@@ -585,10 +602,10 @@ TEST(HttpServerTest, ExposesItsOwnMetricFamilies) {
   EXPECT_EQ(client.Get("/metrics").result_int(), 200);  // labelled families appear with their first sample
   std::set<std::string> names;
   for (const auto& family : server->Metrics()) names.insert(family.name);
-  for (const char* name : {"test_http_requests_total", "test_http_request_duration_seconds",
-                           "test_http_requests_in_flight", "test_http_auth_failures_total",
-                           "test_http_tls_handshake_errors_total", "test_http_bad_requests_total",
-                           "test_web_config_reloads_total", "test_http_connections_rejected_total"}) {
+  for (const char* name :
+       {"test_http_requests_total", "test_http_request_duration_seconds", "test_http_requests_in_flight",
+        "test_http_auth_failures_total", "test_http_tls_handshake_errors_total", "test_http_bad_requests_total",
+        "test_web_config_reloads_total", "test_http_connections_rejected_total"}) {
     EXPECT_EQ(names.count(name), 1u) << name;
   }
 }
@@ -649,9 +666,9 @@ TEST(HttpServerTlsTest, PlainHttpToTlsPortFailsHandshakeAndIsCounted) {
 }
 
 std::string MutualTlsConfig(const std::string& extra = "") {
-  return "tls_server_config:\n  cert_file: " + FixturePath("server.crt") + "\n  key_file: " +
-         FixturePath("server.key") + "\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " +
-         FixturePath("ca.crt") + "\n" + extra;
+  return "tls_server_config:\n  cert_file: " + FixturePath("server.crt") +
+         "\n  key_file: " + FixturePath("server.key") +
+         "\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: " + FixturePath("ca.crt") + "\n" + extra;
 }
 
 // True when a GET /metrics over TLS gets a 200.

@@ -26,14 +26,11 @@ TEST(PercentDecodeTest, KeepsMalformedEscapesVerbatim) {
 
 TEST(ParseQueryTest, SplitsAndDecodesPairsInOrder) {
   EXPECT_THAT(ParseQuery("collect[]=cpu&collect%5B%5D=mem+ory&&flag&x=a%3Db"),
-              ElementsAre(Pair("collect[]", "cpu"), Pair("collect[]", "mem ory"), Pair("flag", ""),
-                          Pair("x", "a=b")));
+              ElementsAre(Pair("collect[]", "cpu"), Pair("collect[]", "mem ory"), Pair("flag", ""), Pair("x", "a=b")));
   EXPECT_TRUE(ParseQuery("").empty());
 }
 
-TEST(ParseQueryTest, SemicolonIsNotASeparator) {
-  EXPECT_THAT(ParseQuery("a=1;b=2"), ElementsAre(Pair("a", "1;b=2")));
-}
+TEST(ParseQueryTest, SemicolonIsNotASeparator) { EXPECT_THAT(ParseQuery("a=1;b=2"), ElementsAre(Pair("a", "1;b=2"))); }
 
 TEST(RequestTest, QueryValuesReturnsAllDecodedValuesOfOneName) {
   Request request;

@@ -1,6 +1,5 @@
 #include "common/http/web_config.h"
 
-#include <openssl/ssl.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -8,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
 namespace topdog::http {
 namespace {
@@ -97,8 +97,8 @@ rate_limit:
   EXPECT_FALSE(tls.prefer_server_cipher_suites);
   EXPECT_THAT(tls.curve_preferences, ElementsAre("X25519", "P-256"));
   EXPECT_FALSE(config->http2);
-  EXPECT_THAT(config->headers, ElementsAre(Pair("X-Frame-Options", "deny"),
-                                           Pair("Strict-Transport-Security", "max-age=31536000")));
+  EXPECT_THAT(config->headers,
+              ElementsAre(Pair("X-Frame-Options", "deny"), Pair("Strict-Transport-Security", "max-age=31536000")));
   EXPECT_THAT(config->basic_auth_users,
               ElementsAre(Pair("alice", "$2y$10$McizE5m/j3t79sE70fdGN.kDJrgBUJRenWRafUoqW2EnEOGYHKni.")));
   EXPECT_EQ(config->rate_limit.interval.count(), 1000);
@@ -173,7 +173,8 @@ TEST(ParseWebConfigTest, RejectsRateLimitThatWouldRefuseEverything) {
 
 TEST(LoadWebConfigTest, RelativePathsResolveAgainstTheConfigDirectory) {
   TempDir dir;
-  std::string file = dir.Write("web.yml", "tls_server_config:\n  cert_file: certs/server.crt\n  key_file: server.key\n");
+  std::string file =
+      dir.Write("web.yml", "tls_server_config:\n  cert_file: certs/server.crt\n  key_file: server.key\n");
   auto config = LoadWebConfig(file);
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_EQ(config->tls.cert_file, dir.path() + "/certs/server.crt");

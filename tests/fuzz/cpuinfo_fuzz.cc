@@ -17,9 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Check(!entries->empty());
   for (const auto& entry : *entries) {
-    for (std::string_view value : {entry.vendor_id, entry.cpu_family, entry.model, entry.model_name,
-                                   entry.stepping, entry.microcode, entry.cache_size, entry.physical_id,
-                                   entry.core_id, entry.flags, entry.bugs}) {
+    for (std::string_view value :
+         {entry.vendor_id, entry.cpu_family, entry.model, entry.model_name, entry.stepping, entry.microcode,
+          entry.cache_size, entry.physical_id, entry.core_id, entry.flags, entry.bugs}) {
       Check(PointsInto(value, text));
     }
     topdog::fuzz::CheckGoFloatRoundTrip(entry.cpu_mhz * 1e6);

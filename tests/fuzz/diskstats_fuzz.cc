@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(!line.device.empty());
     for (char c : line.device) Check(c != '\n' && !topdog::exporter::parse::IsFieldSpace(c));
     for (size_t i = 0; i < line.value_count; ++i) {
-      topdog::fuzz::CheckGoFloatRoundTrip(static_cast<double>(line.values[i]) * 512);  // sectors -> bytes
+      topdog::fuzz::CheckGoFloatRoundTrip(static_cast<double>(line.values[i]) * 512);   // sectors -> bytes
       topdog::fuzz::CheckGoFloatRoundTrip(static_cast<double>(line.values[i]) / 1000);  // ms -> s
     }
   }

@@ -8,8 +8,8 @@
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using topdog::fuzz::Check;
   using topdog::exporter::parse::IsFieldSpace;
+  using topdog::fuzz::Check;
   auto lines = topdog::exporter::ParseNetDev(topdog::fuzz::AsText(data, size));
   if (!lines) {
     Check(!lines.error().message.empty());

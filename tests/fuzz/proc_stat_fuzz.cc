@@ -9,8 +9,8 @@
 namespace {
 
 void CheckTicks(const topdog::exporter::CpuTicks& ticks) {
-  for (uint64_t value : {ticks.user, ticks.nice, ticks.system, ticks.idle, ticks.iowait, ticks.irq,
-                         ticks.softirq, ticks.steal, ticks.guest, ticks.guest_nice}) {
+  for (uint64_t value : {ticks.user, ticks.nice, ticks.system, ticks.idle, ticks.iowait, ticks.irq, ticks.softirq,
+                         ticks.steal, ticks.guest, ticks.guest_nice}) {
     topdog::fuzz::CheckGoFloatRoundTrip(static_cast<double>(value) / topdog::exporter::kUserHz);
   }
 }

@@ -32,7 +32,8 @@ for target in "${targets[@]}"; do
   fi
   echo "== fuzz $name for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
   if ! (cd "$work" && "$target" -max_total_time="$seconds" -max_len=300000 -rss_limit_mb=2048 -timeout=10 \
-          -print_final_stats=1 -artifact_prefix="$artifacts/$name-" "$corpus" 2>"$work/$name.log"); then
+          -print_final_stats=1 -dict="$here/fuzz.dict" -artifact_prefix="$artifacts/$name-" \
+          "$corpus" 2>"$work/$name.log"); then
     echo "FUZZ FAILURE in $name:"; tail -40 "$work/$name.log"; status=1
   else
     grep -E 'stat::number_of_executed_units|cov:' "$work/$name.log" | tail -2

@@ -44,6 +44,17 @@ TEST(ParseCpuInfoTest, RejectsFileNotStartingWithProcessor) {
   EXPECT_FALSE(ParseCpuInfo(""));
 }
 
+// Found by tests/fuzz/cpuinfo_fuzz.cc: a first line that starts with "processor" but whose key is not
+// exactly "processor" left no entry for the next lines to fill. procfs reads its value as the processor.
+TEST(ParseCpuInfoTest, TakesFirstLineAsProcessorWhateverFollowsTheWord) {
+  auto cpus = ParseCpuInfo("processor\t): 3\nvendor_id\t: GenuineIntel\n");
+  ASSERT_TRUE(cpus) << cpus.error().message;
+  ASSERT_EQ(cpus->size(), 1u);
+  EXPECT_EQ((*cpus)[0].processor, 3u);
+  EXPECT_EQ((*cpus)[0].vendor_id, "GenuineIntel");
+  EXPECT_FALSE(ParseCpuInfo("processors: x\nvendor_id\t: GenuineIntel\n"));
+}
+
 TEST(ParseCpuInfoTest, RejectsNonNumericFields) {
   std::string text = ReadFixture("host-6.18/proc/cpuinfo");
   std::string bad_mhz = text;
