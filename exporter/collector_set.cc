@@ -41,132 +41,201 @@ void Canonicalize(std::vector<MetricFamily>& families) {
 
 }  // namespace
 
-struct CollectorSet::Slot {
-  struct Outcome {
-    bool success = false;
-    double duration_seconds = 0;
-    std::shared_ptr<const std::vector<MetricFamily>> families;
-  };
+namespace {
 
+struct Outcome {
+  bool success = false;
+  double duration_seconds = 0;
+  std::shared_ptr<const std::vector<MetricFamily>> families;
+};
+
+// One scrape waiting for some collectors; `remaining` counts the runs it still needs.
+struct Waiter {
+  std::condition_variable cv;
+  size_t remaining = 0;
+};
+
+struct Slot {
   explicit Slot(std::unique_ptr<Collector> c) : collector(std::move(c)), name(collector->Name()) {}
 
-  // Worker loop: one run per batch of requests.
-  void Run() {
-    std::unique_lock lock(mu);
-    while (true) {
-      cv.wait(lock, [&] { return stopping || requested > completed; });
-      if (stopping) return;
-      uint64_t target = requested;
-      running = true;
-      lock.unlock();
+  std::unique_ptr<Collector> collector;
+  const std::string name;
+  // All below guarded by State::mu.
+  uint64_t requested = 0;  // tickets handed out
+  uint64_t completed = 0;  // every ticket <= completed is served by `last`
+  bool queued = false;
+  bool running = false;
+  CollectorSet::Clock::time_point started;
+  Outcome last;
+  uint64_t runs_ok = 0, runs_failed = 0, timeouts = 0;
+  std::vector<std::pair<Waiter*, uint64_t>> waiters;  // scrapes waiting for a ticket of this slot
+};
 
-      auto start = Clock::now();
-      Result<std::vector<MetricFamily>> result = collector->Collect();
-      Outcome outcome;
-      outcome.success = result.has_value();
-      if (result) {
-        Canonicalize(*result);
-        outcome.families = std::make_shared<const std::vector<MetricFamily>>(std::move(*result));
-      } else if (result.error().kind == ErrorKind::kNotFound) {
-        // Like node_exporter's ErrNoData: an absent subsystem is expected on many hosts.
-        spdlog::debug("collector found no data collector={} result=no_data err={}", name, LogQuote(result.error().message));
-      } else {
-        spdlog::warn("collector failed collector={} result=error err={}", name, LogQuote(result.error().message));
-      }
-      outcome.duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+}  // namespace
 
-      lock.lock();
-      last = std::move(outcome);
-      completed = target;
-      running = false;
-      ++(last.success ? runs_ok : runs_failed);
-      cv.notify_all();
+struct CollectorSet::State {
+  std::mutex mu;
+  std::condition_variable work_cv;
+  std::vector<std::unique_ptr<Slot>> slots;
+  std::vector<Slot*> queue;  // FIFO of slots to run; guarded by mu
+  int workers = 0;           // live worker threads; guarded by mu
+  int base_workers = 2;
+  Clock::duration stuck_after;
+  bool stopping = false;
+
+  // Threads the pool should have now: the base plus one per collector that has been running too long.
+  // REQUIRES: mu held.
+  int WantedWorkers(Clock::time_point now) const {
+    int stuck = 0;
+    for (const auto& slot : slots) {
+      if (slot->running && now - slot->started > stuck_after) ++stuck;
+    }
+    return base_workers + stuck;
+  }
+
+  // REQUIRES: mu held.
+  void SpawnWorkersIfNeeded(std::shared_ptr<State> self, Clock::time_point now) {
+    int wanted = WantedWorkers(now);
+    while (workers < wanted && workers < static_cast<int>(slots.size()) + base_workers) {
+      ++workers;
+      std::thread([self] { self->Work(); }).detach();
     }
   }
 
-  std::unique_ptr<Collector> collector;
-  std::string name;
-  std::thread thread;
+  void Work() {
+    std::unique_lock lock(mu);
+    while (true) {
+      work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+      if (stopping) break;
+      Slot* slot = queue.front();
+      queue.erase(queue.begin());
+      slot->queued = false;
+      slot->running = true;
+      slot->started = Clock::now();
+      uint64_t target = slot->requested;
+      lock.unlock();
+      Outcome outcome = RunCollector(*slot);
+      lock.lock();
+      slot->running = false;
+      slot->last = std::move(outcome);
+      slot->completed = target;
+      ++(slot->last.success ? slot->runs_ok : slot->runs_failed);
+      // Wake each scrape whose last missing run this was (one wake-up per scrape, not per collector).
+      auto& waiters = slot->waiters;
+      for (auto it = waiters.begin(); it != waiters.end();) {
+        if (it->second > target) {
+          ++it;
+          continue;
+        }
+        if (--it->first->remaining == 0) it->first->cv.notify_one();
+        it = waiters.erase(it);
+      }
+      if (slot->requested > slot->completed && !slot->queued) {  // asked for again while it ran
+        slot->queued = true;
+        queue.push_back(slot);
+      }
+      // A thread added for a stuck collector leaves once that collector is back and there is no work.
+      if (queue.empty() && workers > WantedWorkers(Clock::now())) break;
+    }
+    --workers;
+  }
 
-  mutable std::mutex mu;
-  mutable std::condition_variable cv;
-  mutable uint64_t requested = 0;  // guarded by mu
-  uint64_t completed = 0;          // guarded by mu
-  bool running = false;            // guarded by mu
-  bool stopping = false;           // guarded by mu
-  Outcome last;                    // guarded by mu
-  uint64_t runs_ok = 0, runs_failed = 0;
-  mutable uint64_t timeouts = 0;  // guarded by mu
+  static Outcome RunCollector(Slot& slot) {
+    auto start = Clock::now();
+    Result<std::vector<MetricFamily>> result = slot.collector->Collect();
+    Outcome outcome;
+    outcome.success = result.has_value();
+    if (result) {
+      Canonicalize(*result);
+      outcome.families = std::make_shared<const std::vector<MetricFamily>>(std::move(*result));
+    } else if (result.error().kind == ErrorKind::kNotFound) {
+      // Like node_exporter's ErrNoData: an absent subsystem is expected on many hosts.
+      spdlog::debug("collector found no data collector={} result=no_data err={}", slot.name,
+                    LogQuote(result.error().message));
+    } else {
+      spdlog::warn("collector failed collector={} result=error err={}", slot.name, LogQuote(result.error().message));
+    }
+    outcome.duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return outcome;
+  }
 };
 
-CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors) {
-  for (auto& collector : collectors) {
-    auto slot = std::make_shared<Slot>(std::move(collector));
-    // The thread owns a reference: a collector hung in a syscall at shutdown is detached safely.
-    slot->thread = std::thread([slot] { slot->Run(); });
-    slots_.push_back(std::move(slot));
-  }
+CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, int base_workers,
+                           Clock::duration stuck_after)
+    : state_(std::make_shared<State>()) {
+  state_->base_workers = std::max(1, base_workers);
+  state_->stuck_after = stuck_after;
+  for (auto& collector : collectors) state_->slots.push_back(std::make_unique<Slot>(std::move(collector)));
+  std::lock_guard lock(state_->mu);
+  state_->SpawnWorkersIfNeeded(state_, Clock::now());
 }
 
 CollectorSet::~CollectorSet() {
-  for (auto& slot : slots_) {
-    bool hung;
-    {
-      std::lock_guard lock(slot->mu);
-      slot->stopping = true;
-      hung = slot->running;
-    }
-    slot->cv.notify_all();
-    if (hung) {
-      slot->thread.detach();
-    } else {
-      slot->thread.join();
-    }
-  }
+  // Workers are detached and own the state: one stuck in a syscall finishes (or dies with the process)
+  // without touching freed memory.
+  std::lock_guard lock(state_->mu);
+  state_->stopping = true;
+  state_->work_cv.notify_all();
 }
 
 std::vector<std::string> CollectorSet::Names() const {
   std::vector<std::string> names;
-  for (const auto& slot : slots_) names.push_back(slot->name);
+  for (const auto& slot : state_->slots) names.push_back(slot->name);
   return names;
 }
 
 CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std::set<std::string>* only) const {
   auto start = Clock::now();
-  std::vector<std::pair<Slot*, uint64_t>> waiting;
-  for (const auto& slot : slots_) {
+  State& st = *state_;
+  Waiter waiter;
+  std::vector<std::pair<Slot*, uint64_t>> tickets;
+  std::unique_lock lock(st.mu);
+  for (const auto& slot : st.slots) {
     if (only != nullptr && only->count(slot->name) == 0) continue;
-    uint64_t ticket;
-    {
-      std::lock_guard lock(slot->mu);
-      ticket = ++slot->requested;
+    uint64_t ticket = ++slot->requested;
+    tickets.emplace_back(slot.get(), ticket);
+    slot->waiters.emplace_back(&waiter, ticket);
+    ++waiter.remaining;
+    if (!slot->running && !slot->queued) {
+      slot->queued = true;
+      st.queue.push_back(slot.get());
     }
-    slot->cv.notify_all();
-    waiting.emplace_back(slot.get(), ticket);
+  }
+  st.SpawnWorkersIfNeeded(state_, start);
+  st.work_cv.notify_all();
+  // Wake every stuck_after to give a collector that got stuck during this scrape a thread of its own, so
+  // the collectors queued behind it still make the deadline.
+  while (waiter.remaining > 0) {
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    waiter.cv.wait_until(lock, std::min(deadline, now + st.stuck_after), [&] { return waiter.remaining == 0; });
+    st.SpawnWorkersIfNeeded(state_, Clock::now());
   }
 
   auto duration = Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
   auto success = Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
   Scrape scrape;
-  for (auto [slot, ticket] : waiting) {
-    std::unique_lock lock(slot->mu);
-    bool done = slot->cv.wait_until(lock, deadline, [&] { return slot->completed >= ticket; });
+  std::vector<std::string> late;
+  double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto [slot, ticket] : tickets) {
     Labels labels{{"collector", slot->name}};
-    if (!done) {
+    if (slot->completed < ticket) {
+      // Late: stop waiting for it; the run goes on and serves a later scrape.
       ++slot->timeouts;
-      lock.unlock();
-      double waited = std::chrono::duration<double>(Clock::now() - start).count();
-      spdlog::warn("collector failed collector={} result=timeout err={}", slot->name,
-                   LogQuote("collector did not finish before the scrape deadline; reporting success 0"));
+      std::erase_if(slot->waiters, [&](const auto& w) { return w.first == &waiter; });
+      late.push_back(slot->name);
       AddSample(duration, waited, labels);
       AddSample(success, 0, std::move(labels));
       continue;
     }
-    Slot::Outcome outcome = slot->last;
-    lock.unlock();
-    AddSample(duration, outcome.duration_seconds, labels);
-    AddSample(success, outcome.success ? 1 : 0, std::move(labels));
-    if (outcome.success && outcome.families) scrape.parts.push_back(std::move(outcome.families));
+    AddSample(duration, slot->last.duration_seconds, labels);
+    AddSample(success, slot->last.success ? 1 : 0, std::move(labels));
+    if (slot->last.success && slot->last.families) scrape.parts.push_back(slot->last.families);
+  }
+  lock.unlock();
+  for (const auto& name : late) {
+    spdlog::warn("collector failed collector={} result=timeout err={}", name,
+                 LogQuote("collector did not finish before the scrape deadline; reporting success 0"));
   }
   std::vector<MetricFamily> own;
   own.push_back(std::move(duration));
@@ -189,15 +258,18 @@ std::vector<MetricFamily> CollectorSet::SelfMetrics() const {
   auto timeouts = Counter("topdog_exporter_collector_timeouts_total",
                           "Collector runs that missed the scrape deadline, by collector.");
   auto runs = Counter("topdog_exporter_collector_runs_total", "Finished collector runs, by collector and result.");
-  for (const auto& slot : slots_) {
-    std::lock_guard lock(slot->mu);
+  auto workers = Gauge("topdog_exporter_collector_workers", "Threads in the collector pool.");
+  std::lock_guard lock(state_->mu);
+  for (const auto& slot : state_->slots) {
     AddSample(timeouts, static_cast<double>(slot->timeouts), {{"collector", slot->name}});
     AddSample(runs, static_cast<double>(slot->runs_failed), {{"collector", slot->name}, {"result", "error"}});
     AddSample(runs, static_cast<double>(slot->runs_ok), {{"collector", slot->name}, {"result", "success"}});
   }
+  AddSample(workers, state_->workers);
   std::vector<MetricFamily> out;
   out.push_back(std::move(runs));
   out.push_back(std::move(timeouts));
+  out.push_back(std::move(workers));
   return out;
 }
 

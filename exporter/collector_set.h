@@ -1,7 +1,8 @@
-// CollectorSet runs the enabled collectors for a scrape, each on its own long-lived worker thread, and
-// waits for them up to a deadline. A collector that misses the deadline (a hung NFS statfs, say) reports
-// success 0 for this scrape; its thread is not duplicated: later scrapes wait for the same run. Concurrent
-// scrapes share one fresh run per collector. Thread-safe.
+// CollectorSet runs the enabled collectors for a scrape on a small shared pool of worker threads and waits
+// for them up to a deadline. A collector that misses the deadline (a hung NFS statfs, say) reports success 0
+// for this scrape and is never started twice: later scrapes wait for the same run. The pool grows by one
+// thread per stuck collector, so a hung collector cannot starve the others, and shrinks when it returns.
+// Concurrent scrapes share one fresh run per collector. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -20,13 +21,16 @@ class CollectorSet {
  public:
   using Clock = std::chrono::steady_clock;
 
-  explicit CollectorSet(std::vector<std::unique_ptr<Collector>> collectors);
+  // base_workers: threads kept for collectors that behave; a collector running longer than
+  // stuck_after counts as stuck and gets a thread of its own.
+  explicit CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, int base_workers = 2,
+                        Clock::duration stuck_after = std::chrono::milliseconds(500));
   ~CollectorSet();
   CollectorSet(const CollectorSet&) = delete;
   CollectorSet& operator=(const CollectorSet&) = delete;
 
-  // The families of one scrape, shared with other scrapes of the same runs; ordered by family name
-  // (samples by label values), as client_golang orders them.
+  // The families of one scrape, shared with other scrapes of the same runs; Ordered() gives them by family
+  // name (samples are by label values), as client_golang orders them.
   struct Scrape {
     std::vector<std::shared_ptr<const std::vector<MetricFamily>>> parts;
     std::vector<const MetricFamily*> Ordered() const;
@@ -37,14 +41,15 @@ class CollectorSet {
   // REQUIRES: every name in `only` is one of Names().
   Scrape Collect(Clock::time_point deadline, const std::set<std::string>* only = nullptr) const;
 
-  // topdog_exporter_collector_timeouts_total{collector} and topdog_exporter_collector_runs_total{collector,result}.
+  // topdog_exporter_collector_timeouts_total{collector}, topdog_exporter_collector_runs_total{collector,result}
+  // and topdog_exporter_collector_workers (threads in the pool).
   std::vector<MetricFamily> SelfMetrics() const;
 
   std::vector<std::string> Names() const;
 
  private:
-  struct Slot;
-  std::vector<std::shared_ptr<Slot>> slots_;
+  struct State;
+  std::shared_ptr<State> state_;  // shared with the worker threads, which may outlive us if stuck
 };
 
 }  // namespace topdog::exporter

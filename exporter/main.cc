@@ -193,6 +193,8 @@ int main(int argc, char** argv) {
   server_options.web_config_file = web_config_file;
   server_options.max_requests_in_flight = max_requests;
   server_options.metrics_prefix = "topdog_exporter";
+  // Scrapes are few and mostly wait on the collector pool: two handler threads are plenty.
+  server_options.handler_threads = 2;
   const topdog::exporter::ExporterApp* handler = exporter->get();
   std::map<std::string, topdog::http::Handler> routes{
       {telemetry_path, [handler](const topdog::http::Request& r) { return handler->HandleMetrics(r); }}};

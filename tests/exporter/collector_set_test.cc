@@ -112,6 +112,20 @@ TEST(CollectorSetTest, HungCollectorMissesDeadlineWithoutBlockingTheScrapeOrStar
   EXPECT_EQ(third["test_hanging"], 1);
 }
 
+TEST(CollectorSetTest, CollectorQueuedBehindAStuckOneStillMakesTheDeadline) {
+  auto hanging = std::make_unique<HangingCollector>();
+  HangingCollector* hang = hanging.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::move(hanging));  // first in the queue, taken by the only base worker
+  collectors.push_back(std::make_unique<ValueCollector>("a", 4));
+  CollectorSet set(std::move(collectors), /*base_workers=*/1, /*stuck_after=*/std::chrono::milliseconds(10));
+  auto values = Flatten(set.Collect(CollectorSet::Clock::now() + 300ms));
+  EXPECT_EQ(values["node_scrape_collector_success{collector=hanging}"], 0);
+  EXPECT_EQ(values["node_scrape_collector_success{collector=a}"], 1);
+  EXPECT_EQ(values["test_a"], 4);
+  hang->release.count_down();
+}
+
 TEST(CollectorSetTest, FiltersByCollectorName) {
   std::vector<std::unique_ptr<Collector>> collectors;
   collectors.push_back(std::make_unique<ValueCollector>("a", 1));
