@@ -81,7 +81,6 @@ void StatfsPool::WorkerLoop(std::shared_ptr<State> state, const System& system, 
     task->started = Clock::now();
     task->worker = worker_index;
     lock.unlock();
-    state->done_cv.notify_all();  // StatAll now has a deadline for this task
 
     Result<StatfsInfo> result = system.Statfs(task->path);
 
@@ -113,12 +112,15 @@ std::vector<Result<StatfsInfo>> StatfsPool::StatAll(const std::vector<Request>& 
   std::vector<std::string> newly_stuck;
   {
     std::unique_lock lock(state_->mu);
+    size_t queued = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
       if (state_->stuck.count(requests[i].mount_point) != 0) continue;
       tasks[i] = std::make_shared<Task>(requests[i]);
       state_->queue.push_back(tasks[i]);
+      ++queued;
     }
-    state_->work_cv.notify_all();
+    // One wake-up per task, not a thundering herd: a scrape usually stats a handful of mounts.
+    for (size_t i = 0; i < std::min(queued, workers_.size()); ++i) state_->work_cv.notify_one();
 
     while (true) {
       const Clock::time_point now = Clock::now();
@@ -145,7 +147,11 @@ std::vector<Result<StatfsInfo>> StatfsPool::StatAll(const std::vector<Request>& 
             if (state_->blocked >= state_->in_timed_out.size()) {
               task->status = Task::Status::kCancelled;
             } else {
+              // Workers don't announce starts (that would cost a wake-up per task): look again after one
+              // timeout at the latest, by when a started task has either finished or timed out.
               pending = true;
+              Clock::time_point recheck = now + timeout_;
+              if (!next_deadline || recheck < *next_deadline) next_deadline = recheck;
             }
             break;
           default:
