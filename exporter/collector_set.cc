@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/exposition/text_writer.h"
 #include "common/logging.h"
 #include "exporter/metric_builder.h"
 
@@ -66,6 +67,7 @@ struct Slot {
   bool queued = false;
   bool running = false;
   CollectorSet::Clock::time_point started;
+  bool run_missed_deadline = false;  // a scrape gave up on the current run: later ones don't wait for it
   Outcome last;
   uint64_t runs_ok = 0, runs_failed = 0, timeouts = 0;
   std::vector<std::pair<Waiter*, uint64_t>> waiters;  // scrapes waiting for a ticket of this slot
@@ -73,9 +75,22 @@ struct Slot {
 
 }  // namespace
 
+// Collectors return errors as values; this keeps an unexpected throw (std::bad_alloc, a library) from
+// ending the process on a worker thread.
+static Result<std::vector<MetricFamily>> CollectNoThrow(Collector& collector) {
+  try {
+    return collector.Collect();
+  } catch (const std::exception& e) {
+    return MakeError(ErrorKind::kBadData, std::string("collector threw: ") + e.what());
+  } catch (...) {
+    return MakeError(ErrorKind::kBadData, "collector threw an unknown exception");
+  }
+}
+
 struct CollectorSet::State {
   std::mutex mu;
   std::condition_variable work_cv;
+  std::condition_variable exit_cv;  // a worker left
   std::vector<std::unique_ptr<Slot>> slots;
   std::vector<Slot*> queue;  // FIFO of slots to run; guarded by mu
   int workers = 0;           // live worker threads; guarded by mu
@@ -111,6 +126,7 @@ struct CollectorSet::State {
       queue.erase(queue.begin());
       slot->queued = false;
       slot->running = true;
+      slot->run_missed_deadline = false;
       slot->started = Clock::now();
       uint64_t target = slot->requested;
       lock.unlock();
@@ -138,11 +154,18 @@ struct CollectorSet::State {
       if (queue.empty() && workers > WantedWorkers(Clock::now())) break;
     }
     --workers;
+    exit_cv.notify_all();
   }
 
   static Outcome RunCollector(Slot& slot) {
     auto start = Clock::now();
-    Result<std::vector<MetricFamily>> result = slot.collector->Collect();
+    Result<std::vector<MetricFamily>> result = CollectNoThrow(*slot.collector);
+    if (result) {
+      // One bad name or non-UTF-8 label value (a mount point, a disk model) would make Prometheus reject the
+      // whole page: fail this collector alone instead.
+      std::string invalid = exposition::FindInvalid(*result);
+      if (!invalid.empty()) result = MakeError(ErrorKind::kBadData, invalid);
+    }
     Outcome outcome;
     outcome.success = result.has_value();
     if (result) {
@@ -171,11 +194,16 @@ CollectorSet::CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, i
 }
 
 CollectorSet::~CollectorSet() {
-  // Workers are detached and own the state: one stuck in a syscall finishes (or dies with the process)
-  // without touching freed memory.
-  std::lock_guard lock(state_->mu);
+  // Idle workers exit at once and are waited for; one stuck in a syscall owns the state through its
+  // shared_ptr and finishes (or dies with the process) without touching freed memory.
+  std::unique_lock lock(state_->mu);
   state_->stopping = true;
   state_->work_cv.notify_all();
+  state_->exit_cv.wait(lock, [&] {
+    int running = 0;
+    for (const auto& slot : state_->slots) running += slot->running ? 1 : 0;
+    return state_->workers <= running;
+  });
 }
 
 std::vector<std::string> CollectorSet::Names() const {
@@ -194,6 +222,9 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
     if (only != nullptr && only->count(slot->name) == 0) continue;
     uint64_t ticket = ++slot->requested;
     tickets.emplace_back(slot.get(), ticket);
+    // A run that already missed an earlier scrape's deadline is stuck: report it at once rather than make
+    // every scrape wait out its full deadline (a fresh run is still requested for when it returns).
+    if (slot->running && slot->run_missed_deadline) continue;
     slot->waiters.emplace_back(&waiter, ticket);
     ++waiter.remaining;
     if (!slot->running && !slot->queued) {
@@ -222,6 +253,7 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
     if (slot->completed < ticket) {
       // Late: stop waiting for it; the run goes on and serves a later scrape.
       ++slot->timeouts;
+      if (slot->running) slot->run_missed_deadline = true;
       std::erase_if(slot->waiters, [&](const auto& w) { return w.first == &waiter; });
       late.push_back(slot->name);
       AddSample(duration, waited, labels);
@@ -259,8 +291,11 @@ std::vector<MetricFamily> CollectorSet::SelfMetrics() const {
                           "Collector runs that missed the scrape deadline, by collector.");
   auto runs = Counter("topdog_exporter_collector_runs_total", "Finished collector runs, by collector and result.");
   auto workers = Gauge("topdog_exporter_collector_workers", "Threads in the collector pool.");
+  auto requests = Counter("topdog_exporter_collector_requests_total",
+                          "Collector results asked for by scrapes, by collector (runs are shared between scrapes).");
   std::lock_guard lock(state_->mu);
   for (const auto& slot : state_->slots) {
+    AddSample(requests, static_cast<double>(slot->requested), {{"collector", slot->name}});
     AddSample(timeouts, static_cast<double>(slot->timeouts), {{"collector", slot->name}});
     AddSample(runs, static_cast<double>(slot->runs_failed), {{"collector", slot->name}, {"result", "error"}});
     AddSample(runs, static_cast<double>(slot->runs_ok), {{"collector", slot->name}, {"result", "success"}});
@@ -270,6 +305,7 @@ std::vector<MetricFamily> CollectorSet::SelfMetrics() const {
   out.push_back(std::move(runs));
   out.push_back(std::move(timeouts));
   out.push_back(std::move(workers));
+  out.push_back(std::move(requests));
   return out;
 }
 

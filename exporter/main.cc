@@ -33,6 +33,13 @@ int Fail(const std::string& message) {
 int main(int argc, char** argv) {
   // Few arenas: glibc's default of 8 per core makes RSS grow with every worker thread.
   ::mallopt(M_ARENA_MAX, 2);
+  // Block the termination signals before any thread starts, so every thread inherits the mask and only the
+  // main thread's sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"topdog-exporter: node_exporter-compatible node metrics for Prometheus"};
   app.set_version_flag("--version", std::string("topdog-exporter ") + TOPDOG_VERSION);
@@ -193,18 +200,9 @@ int main(int argc, char** argv) {
   server_options.web_config_file = web_config_file;
   server_options.max_requests_in_flight = max_requests;
   server_options.metrics_prefix = "topdog_exporter";
-  // Scrapes are few and mostly wait on the collector pool: two handler threads are plenty.
-  server_options.handler_threads = 2;
   const topdog::exporter::ExporterApp* handler = exporter->get();
   std::map<std::string, topdog::http::Handler> routes{
       {telemetry_path, [handler](const topdog::http::Request& r) { return handler->HandleMetrics(r); }}};
-
-  // Block the termination signals in every thread; the main thread waits for them below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Scrapes may start before Start() returns, so the server is published through an atomic.
   static std::atomic<topdog::http::Server*> server_ptr{nullptr};
@@ -219,5 +217,8 @@ int main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   spdlog::info("shutting down signal={}", signal_number);
   (*server)->Stop();
-  return 0;
+  // Exit without running static destructors: a collector stuck in a hung syscall may still hold references
+  // to the file reader and system adapters.
+  spdlog::default_logger()->flush();
+  std::_Exit(0);
 }

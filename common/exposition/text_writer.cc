@@ -252,4 +252,79 @@ void AppendFamily(std::string& out, const MetricFamily& family, Format format) {
 
 void FinishOpenMetrics(std::string& out) { out += "# EOF\n"; }
 
+namespace {
+bool IsNameChar(char c, bool first, bool colon) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') return true;
+  if (colon && c == ':') return true;
+  return !first && c >= '0' && c <= '9';
+}
+}  // namespace
+
+bool IsValidMetricName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (!IsNameChar(name[i], i == 0, true)) return false;
+  }
+  return true;
+}
+
+bool IsValidLabelName(std::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (!IsNameChar(name[i], i == 0, false)) return false;
+  }
+  return true;
+}
+
+// Hand-written because it runs on every label value of every scrape and the ASCII fast path matters; the
+// rules are RFC 3629's (no overlongs, no surrogates, nothing above U+10FFFF), as Go's utf8.ValidString.
+bool IsValidUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size(), i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    if (s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string FindInvalid(const std::vector<MetricFamily>& families) {
+  for (const auto& family : families) {
+    if (!IsValidMetricName(family.name)) return "invalid metric name \"" + family.name + "\"";
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (!IsValidLabelName(label.name)) return family.name + ": invalid label name \"" + label.name + "\"";
+        if (!IsValidUtf8(label.value)) {
+          return family.name + ": label " + label.name + " has a value that is not valid UTF-8";
+        }
+      }
+    }
+  }
+  return "";
+}
+
 }  // namespace topdog::exposition

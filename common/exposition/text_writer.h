@@ -31,4 +31,14 @@ void AppendFamily(std::string& out, const prometheus::MetricFamily& family, Form
 
 void FinishOpenMetrics(std::string& out);
 
+// Validity as Prometheus parses it: metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]*,
+// label values valid UTF-8. One invalid byte in a label value makes Prometheus reject the whole scrape.
+bool IsValidMetricName(std::string_view name);
+bool IsValidLabelName(std::string_view name);
+bool IsValidUtf8(std::string_view text);
+
+// Checks every name and label value of the families; the error names the first bad one.
+// Returns "" when all are valid.
+std::string FindInvalid(const std::vector<prometheus::MetricFamily>& families);
+
 }  // namespace topdog::exposition

@@ -529,8 +529,9 @@ Result<WebConfig> ParseWebConfig(std::string_view yaml, std::string_view base_di
 Result<WebConfig> LoadWebConfig(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return MakeError(errno == ENOENT ? ErrorKind::kNotFound : ErrorKind::kUnavailable,
-                     "web config " + LogQuote(path) + ": " + std::strerror(errno));
+    int err = errno;  // libstdc++'s filebuf::open leaves open(2)'s errno; keep it before anything else runs
+    return MakeError(err == ENOENT ? ErrorKind::kNotFound : ErrorKind::kUnavailable,
+                     "web config " + LogQuote(path) + ": " + std::strerror(err));
   }
   std::ostringstream content;
   content << in.rdbuf();

@@ -32,7 +32,10 @@ std::string Paths::Join(std::string_view root, std::string_view relative) {
 
 Result<std::string> DiskFileReader::Read(const std::string& path) const {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return tl::unexpected(ErrnoError(errno, "open " + path));
+  if (fd < 0) {
+    int err = errno;  // before the string concatenation below can touch it
+    return tl::unexpected(ErrnoError(err, "open " + path));
+  }
   std::string out;
   // /proc and /sys report size 0, so read in chunks until EOF rather than trusting fstat.
   char buf[16384];
@@ -58,7 +61,10 @@ Result<std::string> DiskFileReader::Read(const std::string& path) const {
 
 Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path) const {
   DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return tl::unexpected(ErrnoError(errno, "opendir " + path));
+  if (dir == nullptr) {
+    int err = errno;
+    return tl::unexpected(ErrnoError(err, "opendir " + path));
+  }
   std::vector<std::string> names;
   while (dirent* entry = ::readdir(dir)) {
     std::string_view name = entry->d_name;
@@ -73,7 +79,10 @@ Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path
 Result<std::string> DiskFileReader::ReadLink(const std::string& path) const {
   char buf[4096];
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-  if (n < 0) return tl::unexpected(ErrnoError(errno, "readlink " + path));
+  if (n < 0) {
+    int err = errno;
+    return tl::unexpected(ErrnoError(err, "readlink " + path));
+  }
   return std::string(buf, static_cast<size_t>(n));
 }
 

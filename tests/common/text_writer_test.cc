@@ -167,6 +167,26 @@ TEST(AppendFamiliesTest, WritesHistogramBucketsSumAndCount) {
             "req_seconds_sum 0.75\nreq_seconds_count 3\n");
 }
 
+TEST(ValidityTest, Utf8FollowsRfc3629) {
+  EXPECT_TRUE(IsValidUtf8("plain /mnt/data"));
+  EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("caf\xe9"));             // Latin-1
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));             // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));         // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));     // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));             // truncated
+}
+
+TEST(ValidityTest, NamesFollowThePrometheusGrammar) {
+  EXPECT_TRUE(IsValidMetricName("node_memory_Active_anon_bytes"));
+  EXPECT_TRUE(IsValidMetricName("job:rate5m"));
+  EXPECT_FALSE(IsValidMetricName("node_vmstat_pg{x"));
+  EXPECT_FALSE(IsValidMetricName("0abc"));
+  EXPECT_TRUE(IsValidLabelName("device_error"));
+  EXPECT_FALSE(IsValidLabelName("a:b"));
+  EXPECT_FALSE(IsValidLabelName(""));
+}
+
 // Accept header Prometheus 2.42 sends (scrape/scrape.go, scrapeAcceptHeader).
 constexpr char kPrometheusAccept[] =
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"

@@ -4,6 +4,7 @@
 #include <future>
 #include <latch>
 #include <map>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -69,6 +70,18 @@ std::map<std::string, double> Flatten(const CollectorSet::Scrape& scrape) {
   return out;
 }
 
+// One sample of the set's own metrics, keyed like Flatten ("name{label=value}...").
+double SelfValue(const CollectorSet& set, const std::string& key) {
+  for (const auto& family : set.SelfMetrics()) {
+    for (const auto& metric : family.metric) {
+      std::string k = family.name;
+      for (const auto& label : metric.label) k += "{" + label.name + "=" + label.value + "}";
+      if (k == key) return family.type == prometheus::MetricType::Gauge ? metric.gauge.value : metric.counter.value;
+    }
+  }
+  return -1;
+}
+
 TEST(CollectorSetTest, ReportsSuccessPerCollectorAndKeepsOthersWhenOneFails) {
   std::vector<std::unique_ptr<Collector>> collectors;
   collectors.push_back(std::make_unique<ValueCollector>("a", 7));
@@ -95,18 +108,21 @@ TEST(CollectorSetTest, HungCollectorMissesDeadlineWithoutBlockingTheScrapeOrStar
   EXPECT_EQ(first.count("test_hanging"), 0u);
 
   hang->entered.wait();
-  auto second = Flatten(set.Collect(CollectorSet::Clock::now() + 20ms));
+  // The run already missed a deadline, so this scrape must not wait for it at all: with an hour's deadline
+  // a wait would hang the test (ctest's timeout fails it).
+  auto second = Flatten(set.Collect(CollectorSet::Clock::now() + 1h));
   EXPECT_EQ(second["node_scrape_collector_success{collector=hanging}"], 0);
+  EXPECT_EQ(second["node_scrape_collector_success{collector=a}"], 1);
   EXPECT_EQ(hang->runs.load(), 1) << "a hung collector must not be started again while it runs";
 
-  auto self = set.SelfMetrics();
-  ASSERT_EQ(self[1].name, "topdog_exporter_collector_timeouts_total");
-  for (const auto& metric : self[1].metric) {
-    if (metric.label[0].value == "hanging") EXPECT_EQ(metric.counter.value, 2);
-  }
+  EXPECT_EQ(SelfValue(set, "topdog_exporter_collector_timeouts_total{collector=hanging}"), 2);
+  EXPECT_EQ(SelfValue(set, "topdog_exporter_collector_timeouts_total{collector=a}"), 0);
 
   hang->release.count_down();
-  // Once released, a fresh run serves the next scrape.
+  // Once the released run has been recorded, a fresh run serves the next scrape.
+  while (SelfValue(set, "topdog_exporter_collector_runs_total{collector=hanging}{result=success}") < 1) {
+    std::this_thread::yield();
+  }
   auto third = Flatten(set.Collect(CollectorSet::Clock::now() + 10s));
   EXPECT_EQ(third["node_scrape_collector_success{collector=hanging}"], 1);
   EXPECT_EQ(third["test_hanging"], 1);
@@ -119,11 +135,40 @@ TEST(CollectorSetTest, CollectorQueuedBehindAStuckOneStillMakesTheDeadline) {
   collectors.push_back(std::move(hanging));  // first in the queue, taken by the only base worker
   collectors.push_back(std::make_unique<ValueCollector>("a", 4));
   CollectorSet set(std::move(collectors), /*base_workers=*/1, /*stuck_after=*/std::chrono::milliseconds(10));
-  auto values = Flatten(set.Collect(CollectorSet::Clock::now() + 300ms));
+  auto values = Flatten(set.Collect(CollectorSet::Clock::now() + 1s));
   EXPECT_EQ(values["node_scrape_collector_success{collector=hanging}"], 0);
   EXPECT_EQ(values["node_scrape_collector_success{collector=a}"], 1);
   EXPECT_EQ(values["test_a"], 4);
   hang->release.count_down();
+}
+
+TEST(CollectorSetTest, InvalidUtf8LabelValueFailsOnlyThatCollector) {
+  class BadBytes : public Collector {
+   public:
+    std::string_view Name() const override { return "badbytes"; }
+    Result<std::vector<MetricFamily>> Collect() override {
+      std::vector<MetricFamily> out;
+      auto f = Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
+      AddSample(f, 1, {{"mountpoint", "/mnt/caf\xe9"}});  // Latin-1 byte from a mount table
+      out.push_back(f);
+      return out;
+    }
+  };
+  class Throws : public Collector {
+   public:
+    std::string_view Name() const override { return "throws"; }
+    Result<std::vector<MetricFamily>> Collect() override { throw std::bad_alloc(); }
+  };
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<BadBytes>());
+  collectors.push_back(std::make_unique<Throws>());
+  collectors.push_back(std::make_unique<ValueCollector>("a", 1));
+  CollectorSet set(std::move(collectors));
+  auto values = Flatten(set.Collect(CollectorSet::Clock::now() + 10s));
+  EXPECT_EQ(values["node_scrape_collector_success{collector=badbytes}"], 0);
+  EXPECT_EQ(values.count("node_filesystem_size_bytes{mountpoint=/mnt/caf\xe9}"), 0u);
+  EXPECT_EQ(values["node_scrape_collector_success{collector=throws}"], 0);
+  EXPECT_EQ(values["node_scrape_collector_success{collector=a}"], 1);
 }
 
 TEST(CollectorSetTest, FiltersByCollectorName) {
@@ -168,19 +213,26 @@ TEST(CollectorSetTest, OrdersFamiliesByNameAndSamplesByLabelValues) {
   EXPECT_EQ(zz->metric[2].label[1].value, "b");
 }
 
-TEST(CollectorSetTest, ConcurrentScrapesEachGetAFreshCompleteRun) {
-  auto value = std::make_unique<ValueCollector>("a", 3);
-  ValueCollector* a = value.get();
+TEST(CollectorSetTest, ScrapesArrivingDuringARunShareTheNextRun) {
+  auto hanging = std::make_unique<HangingCollector>();
+  HangingCollector* hang = hanging.get();
   std::vector<std::unique_ptr<Collector>> collectors;
-  collectors.push_back(std::move(value));
+  collectors.push_back(std::move(hanging));
   CollectorSet set(std::move(collectors));
-  std::vector<std::future<std::map<std::string, double>>> scrapes;
-  for (int i = 0; i < 8; ++i) {
-    scrapes.push_back(std::async(std::launch::async, [&] { return Flatten(set.Collect(CollectorSet::Clock::now() + 10s)); }));
+  // Scrape 0 starts run 1 and blocks in it; scrapes 1..7 arrive while it runs and must all be served by a
+  // single run 2 (fresh data, one collection), not by run 1 and not by seven runs.
+  auto first = std::async(std::launch::async, [&] { return Flatten(set.Collect(CollectorSet::Clock::now() + 1h)); });
+  hang->entered.wait();
+  std::vector<std::future<std::map<std::string, double>>> later;
+  for (int i = 0; i < 7; ++i) {
+    later.push_back(std::async(std::launch::async, [&] { return Flatten(set.Collect(CollectorSet::Clock::now() + 1h)); }));
   }
-  for (auto& s : scrapes) EXPECT_EQ(s.get()["test_a"], 3);
-  EXPECT_GE(a->runs.load(), 1);
-  EXPECT_LE(a->runs.load(), 8) << "concurrent scrapes share runs";
+  // Every later scrape holds a ticket before run 1 ends: wait until the set shows 8 requests.
+  while (SelfValue(set, "topdog_exporter_collector_requests_total{collector=hanging}") < 8) std::this_thread::yield();
+  hang->release.count_down();
+  EXPECT_EQ(first.get()["test_hanging"], 1);
+  for (auto& s : later) EXPECT_EQ(s.get()["node_scrape_collector_success{collector=hanging}"], 1);
+  EXPECT_EQ(hang->runs.load(), 2);
 }
 
 }  // namespace
