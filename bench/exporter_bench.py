@@ -14,19 +14,15 @@ Usage: bench/exporter_bench.py --exporter build-release/exporter/topdog-exporter
 import argparse
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+from e2e_util import free_port  # noqa: E402
+
 DEFAULT_COLLECTORS = "cpu,diskstats,filefd,filesystem,loadavg,meminfo,netdev,pressure,stat,time,uname,vmstat"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -100,7 +96,11 @@ def main():
     if args.disable_exporter_metrics:
         flags.append("--web.disable-exporter-metrics")
     ours = Target("topdog-exporter", [args.exporter, "--log.level=warn"] + flags)
-    theirs = Target("node_exporter", [args.node_exporter, "--log.level=warn"] + flags)
+    try:
+        theirs = Target("node_exporter", [args.node_exporter, "--log.level=warn"] + flags)
+    except Exception:
+        ours.stop()
+        raise
     headers = {"Accept-Encoding": "gzip"} if args.gzip else {}
     try:
         for _ in range(20):

@@ -14,18 +14,16 @@ import json
 import os
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e_util  # noqa: E402
 import scrape_compare  # noqa: E402
 
 PROM_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
@@ -39,54 +37,23 @@ def expect(cond, what):
         FAILURES.append(what)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(url, headers=None, context=None, timeout=10):
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-def wait_up(url, context=None, deadline_s=10.0):
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            return request(url + "/healthz", context=context)
-        except (OSError, ssl.SSLError):
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.02)  # polling a starting server
+request = e2e_util.request
 
 
 class Exporter:
-    def __init__(self, binary, flags, workdir, scheme="http", context=None):
-        self.port = free_port()
+    """topdog-exporter on 127.0.0.1:0; stop() checks it exits 0 on SIGTERM."""
+
+    def __init__(self, binary, flags, workdir, scheme="http"):
+        self.server = e2e_util.Server([binary] + flags, os.path.join(workdir, f"exporter-{len(os.listdir(workdir))}.log"))
+        self.port = self.server.port
         self.url = f"{scheme}://127.0.0.1:{self.port}"
-        self.log_path = os.path.join(workdir, f"exporter-{self.port}.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{self.port}"] + flags,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        wait_up(self.url, context)
 
     def logs(self):
-        self.log.flush()
-        return open(self.log_path).read()
+        return self.server.logs()
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            FAILURES.append("exporter did not exit within 5 s of SIGTERM")
-        self.log.close()
+        status = self.server.stop()
+        expect(status == 0, f"exporter exits 0 on SIGTERM (got {status})")
 
 
 def tree_flags(tree):
@@ -211,7 +178,7 @@ def tls_auth_case(binary, fixtures, workdir):
     ctx = ssl.create_default_context(cafile=os.path.join(web, "ca.crt"))
     tree = os.path.join(fixtures, "host-6.18")
     exp = Exporter(binary, tree_flags(tree) + ["--collector.disable-defaults", "--collector.loadavg",
-                                              f"--web.config.file={config}"], workdir, scheme="https", context=ctx)
+                                              f"--web.config.file={config}"], workdir, scheme="https")
     try:
         import base64
         good = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -235,7 +202,7 @@ def prometheus_case(binary, fixtures, workdir):
     tree = os.path.join(fixtures, "host-6.18")
     exp = Exporter(binary, tree_flags(tree) + ["--collector.disable-defaults", "--collector.loadavg",
                                               "--collector.meminfo"], workdir)
-    prom_port = free_port()
+    prom_port = e2e_util.free_port()
     cfg = os.path.join(workdir, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
@@ -267,10 +234,13 @@ def prometheus_case(binary, fixtures, workdir):
         r = json.loads(body)["data"]["result"]
         expect(bool(r) and r[0]["value"][1] == "1", "up == 1")
     finally:
-        prom.terminate()
-        prom.wait(10)
-        log.close()
         exp.stop()
+        prom.terminate()
+        try:
+            prom.wait(10)
+        except subprocess.TimeoutExpired:
+            prom.kill()
+        log.close()
 
 
 def main():

@@ -10,14 +10,12 @@ two idle veth interfaces whose counters cannot move between the two scrapes.
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_util  # noqa: E402
 import scrape_compare  # noqa: E402
 
 NODE_EXPORTER = "prometheus-node-exporter"
@@ -43,38 +41,12 @@ MOVING = {
 SKIP_VALUES = {"node_scrape_collector_duration_seconds"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def scrape(port, deadline_s=10.0):
-    """GET /metrics, retrying until the server answers (bounded: the server is starting)."""
-    url = f"http://127.0.0.1:{port}/metrics"
-    end = time.monotonic() + deadline_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                return r.read().decode()
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.02)  # polling a starting server, not synchronisation
-
-
-class Running:
-    def __init__(self, argv, log_path):
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+def scrape(port):
+    """GET /metrics once the server answers."""
+    def get():
+        status, _, body = e2e_util.request(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        return body.decode() if status == 200 else None
+    return e2e_util.poll(get)
 
 
 def make_tree(fixture, workdir):
@@ -101,17 +73,17 @@ def path_flags(tree):
 
 
 def run_pair(exporter, common_flags, ours_flags, workdir, tag):
-    pt, po = free_port(), free_port()
-    theirs = Running([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{pt}"] + common_flags,
-                     os.path.join(workdir, f"{tag}-node_exporter.log"))
-    ours = Running([exporter, f"--web.listen-address=127.0.0.1:{po}"] + common_flags + ours_flags,
-                   os.path.join(workdir, f"{tag}-topdog.log"))
+    theirs = e2e_util.Server([NODE_EXPORTER] + common_flags, os.path.join(workdir, f"{tag}-node_exporter.log"),
+                             port=e2e_util.free_port())
+    ours = e2e_util.Server([exporter] + common_flags + ours_flags, os.path.join(workdir, f"{tag}-topdog.log"))
     try:
-        t_text = scrape(pt)
-        o_text = scrape(po)
+        t_text = scrape(theirs.port)
+        o_text = scrape(ours.port)
     finally:
         theirs.stop()
-        ours.stop()
+        status = ours.stop()
+    if status != 0:
+        raise RuntimeError(f"topdog-exporter exited with {status} on SIGTERM")
     return o_text, t_text
 
 
