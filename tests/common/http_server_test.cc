@@ -26,9 +26,12 @@
 #include <zlib.h>
 
 #include "common/http/server.h"
+#include "tests/fakes/gunzip.h"
 
 namespace topdog::http {
 namespace {
+
+using topdog::testing::Gunzip;
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
@@ -64,20 +67,6 @@ std::string Base64(const std::string& text) {
     out += i + 1 < text.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
     out += i + 2 < text.size() ? kAlphabet[chunk & 63] : '=';
   }
-  return out;
-}
-
-std::string Gunzip(const std::string& data) {
-  z_stream stream{};
-  EXPECT_EQ(inflateInit2(&stream, 15 + 16), Z_OK);
-  std::string out(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&stream, Z_FINISH), Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
   return out;
 }
 

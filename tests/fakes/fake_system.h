@@ -1,7 +1,11 @@
 // FakeSystem: canned statfs/uname/clock answers for collector tests. Not thread-safe to mutate while used.
+// HangingSystem: a FakeSystem whose statfs blocks on chosen paths, like a hung NFS mount; thread-safe.
 #pragma once
 
+#include <latch>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "exporter/io/system.h"
@@ -22,6 +26,32 @@ class FakeSystem : public System {
   }
   Result<UnameInfo> Uname() const override { return uname; }
   WallTime Now() const override { return now; }
+};
+
+// statfs of the paths in `hung` blocks until Release(); others answer like FakeSystem. Counts calls.
+class HangingSystem : public FakeSystem {
+ public:
+  Result<StatfsInfo> Statfs(const std::string& path) const override {
+    {
+      std::lock_guard lock(mu_);
+      ++calls_[path];
+    }
+    if (hung.count(path) != 0) release_.wait();
+    return FakeSystem::Statfs(path);
+  }
+  void Release() { release_.count_down(); }
+  int Calls(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    auto it = calls_.find(path);
+    return it == calls_.end() ? 0 : it->second;
+  }
+
+  std::set<std::string> hung;
+
+ private:
+  mutable std::latch release_{1};
+  mutable std::mutex mu_;
+  mutable std::map<std::string, int> calls_;
 };
 
 }  // namespace topdog::exporter::testing

@@ -15,6 +15,8 @@
 namespace topdog::exporter {
 namespace {
 
+using testing::HangingSystem;
+
 using ::testing::ElementsAre;
 using testing::FakeSystem;
 using testing::FamilyNames;
@@ -263,31 +265,6 @@ TEST(FilesystemCollectorTest, MountTableErrorsPropagate) {
   EXPECT_EQ(families.error().message.rfind("/proc/1/mountinfo: line 6: ", 0), 0u) << families.error().message;
 }
 
-// statfs of the paths in `hung` blocks until Release(); others answer like FakeSystem.
-class HangingSystem : public FakeSystem {
- public:
-  Result<StatfsInfo> Statfs(const std::string& path) const override {
-    {
-      std::lock_guard lock(mu_);
-      ++calls_[path];
-    }
-    if (hung.count(path) != 0) release_.wait();
-    return FakeSystem::Statfs(path);
-  }
-  void Release() { release_.count_down(); }
-  int Calls(const std::string& path) const {
-    std::lock_guard lock(mu_);
-    auto it = calls_.find(path);
-    return it == calls_.end() ? 0 : it->second;
-  }
-
-  std::set<std::string> hung;
-
- private:
-  mutable std::latch release_{1};
-  mutable std::mutex mu_;
-  mutable std::map<std::string, int> calls_;
-};
 
 TEST(FilesystemCollectorTest, HungMountIsReportedAsTimeoutAndNotRetriedWhileStuck) {
   HangingSystem system;

@@ -13,33 +13,10 @@
 namespace topdog::exporter {
 namespace {
 
+using testing::HangingSystem;
+
 using namespace std::chrono_literals;
 
-// statfs of the paths in `hung` blocks until Release(); others answer like FakeSystem. Counts calls.
-class HangingSystem : public testing::FakeSystem {
- public:
-  Result<StatfsInfo> Statfs(const std::string& path) const override {
-    {
-      std::lock_guard lock(mu_);
-      ++calls_[path];
-    }
-    if (hung.count(path) != 0) release_.wait();
-    return FakeSystem::Statfs(path);
-  }
-  void Release() { release_.count_down(); }
-  int Calls(const std::string& path) const {
-    std::lock_guard lock(mu_);
-    auto it = calls_.find(path);
-    return it == calls_.end() ? 0 : it->second;
-  }
-
-  std::set<std::string> hung;
-
- private:
-  mutable std::latch release_{1};
-  mutable std::mutex mu_;
-  mutable std::map<std::string, int> calls_;
-};
 
 StatfsInfo Answer(uint64_t blocks) {
   StatfsInfo st;
