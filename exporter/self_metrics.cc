@@ -1,7 +1,6 @@
 #include "exporter/self_metrics.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "exporter/io/file_reader.h"
 #include "exporter/metric_builder.h"
 
 namespace topdog::exporter {
@@ -17,14 +17,8 @@ namespace {
 const double kStartTimeSeconds =
     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
-// Reads a small /proc/self file into buf; returns the bytes read or 0.
-size_t ReadSmall(const char* path, char* buf, size_t size) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t n = ::read(fd, buf, size);
-  ::close(fd);
-  return n > 0 ? static_cast<size_t>(n) : 0;
-}
+// /proc/self files are tiny; the exporter's own reader keeps one code path for file reads.
+const DiskFileReader kSelfReader(64 * 1024);
 
 }  // namespace
 
@@ -45,11 +39,9 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
                                  "Total user and system CPU time spent in seconds."),
                          cpu));
   }
-  char buf[256];
-  size_t n = ReadSmall("/proc/self/statm", buf, sizeof buf - 1);
-  if (n > 0) {
+  if (auto statm = kSelfReader.Read("/proc/self/statm")) {
     // statm: size resident shared text lib data dt (pages)
-    std::string_view s(buf, n);
+    std::string_view s(*statm);
     uint64_t size_pages = 0, rss_pages = 0;
     auto r1 = std::from_chars(s.data(), s.data() + s.size(), size_pages);
     if (r1.ec == std::errc() && r1.ptr < s.data() + s.size()) {
@@ -79,10 +71,9 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
   out.push_back(Single(Gauge("topdog_exporter_process_start_time_seconds",
                              "Start time of the process since unix epoch in seconds."),
                        kStartTimeSeconds));
-  n = ReadSmall("/proc/self/stat", buf, sizeof buf - 1);
-  if (n > 0) {
+  if (auto stat = kSelfReader.Read("/proc/self/stat")) {
     // Field 20 (num_threads), counted after the ')' that ends the command name.
-    std::string_view s(buf, n);
+    std::string_view s(*stat);
     size_t pos = s.rfind(')');
     int field = 2;
     while (pos != std::string_view::npos && field < 20) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "exporter/collectors/collectors.h"
+#include "exporter/collectors/device_filter.h"
 #include "exporter/metric_builder.h"
 #include "exporter/parse/cpu_list.h"
 #include "exporter/parse/cpuinfo.h"
@@ -364,23 +365,13 @@ class CpuCollector final : public Collector {
   FieldCache bugs_cache_;
 };
 
-Result<std::optional<std::regex>> CompileOptional(const std::string& pattern, const char* flag) {
-  if (pattern.empty()) return std::optional<std::regex>();
-  try {
-    return std::optional<std::regex>(std::regex(pattern, std::regex::ECMAScript | std::regex::optimize));
-  } catch (const std::regex_error& e) {
-    return MakeError(ErrorKind::kBadData, std::string(flag) + ": invalid regular expression " +
-                                              parse::QuoteField(pattern) + ": " + e.what());
-  }
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Collector>> NewCpuCollector(const CollectorDeps& deps) {
   const CollectorOptions& options = deps.options;
-  auto flags = CompileOptional(options.cpu_info_flags_include, "--collector.cpu.info.flags-include");
+  auto flags = CompileFlagRegex("--collector.cpu.info.flags-include", options.cpu_info_flags_include);
   if (!flags) return tl::unexpected(flags.error());
-  auto bugs = CompileOptional(options.cpu_info_bugs_include, "--collector.cpu.info.bugs-include");
+  auto bugs = CompileFlagRegex("--collector.cpu.info.bugs-include", options.cpu_info_bugs_include);
   if (!bugs) return tl::unexpected(bugs.error());
   // Like node_exporter, a flags/bugs filter turns --collector.cpu.info on.
   const bool info = options.cpu_info || flags->has_value() || bugs->has_value();

@@ -1,19 +1,15 @@
 #include "exporter/collectors/device_filter.h"
 
 namespace topdog::exporter {
-namespace {
-
-Result<std::shared_ptr<const std::regex>> Compile(std::string_view flag, const std::string& pattern) {
-  if (pattern.empty()) return std::shared_ptr<const std::regex>();
+Result<std::optional<std::regex>> CompileFlagRegex(std::string_view flag, const std::string& pattern) {
+  if (pattern.empty()) return std::optional<std::regex>();
   try {
-    return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript | std::regex::optimize);
+    return std::optional<std::regex>(std::regex(pattern, std::regex::ECMAScript | std::regex::optimize));
   } catch (const std::regex_error& e) {
-    return MakeError(ErrorKind::kRejected,
-                     "--" + std::string(flag) + ": invalid regular expression \"" + pattern + "\": " + e.what());
+    return MakeError(ErrorKind::kBadData,
+                     std::string(flag) + ": invalid regular expression \"" + pattern + "\": " + e.what());
   }
 }
-
-}  // namespace
 
 Result<DeviceFilter> DeviceFilter::Create(std::string_view flag_prefix, const std::string& exclude,
                                           const std::string& include) {
@@ -23,9 +19,9 @@ Result<DeviceFilter> DeviceFilter::Create(std::string_view flag_prefix, const st
     return MakeError(ErrorKind::kRejected, "--" + exclude_flag + " and --" + include_flag + " are mutually exclusive");
   }
   DeviceFilter filter;
-  auto exclude_re = Compile(exclude_flag, exclude);
+  auto exclude_re = CompileFlagRegex("--" + exclude_flag, exclude);
   if (!exclude_re) return tl::unexpected(exclude_re.error());
-  auto include_re = Compile(include_flag, include);
+  auto include_re = CompileFlagRegex("--" + include_flag, include);
   if (!include_re) return tl::unexpected(include_re.error());
   filter.exclude_ = std::move(*exclude_re);
   filter.include_ = std::move(*include_re);

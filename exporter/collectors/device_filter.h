@@ -1,9 +1,10 @@
-// DeviceFilter: node_exporter's exclude/include regex pair for device, interface, mount point and file
-// system type names (deviceFilter in collector/device_filter.go). Not thread-safe: it caches verdicts, and
-// each collector owns its filters and is not run concurrently.
+// Regex flags of the collectors: CompileFlagRegex, and DeviceFilter, node_exporter's exclude/include regex
+// pair for device, interface, mount point and file system type names (deviceFilter in
+// collector/device_filter.go). DeviceFilter is not thread-safe: it caches verdicts, and each collector owns
+// its filters and is not run concurrently.
 #pragma once
 
-#include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -13,9 +14,13 @@
 
 namespace topdog::exporter {
 
+// Compiles a regex flag value (ECMAScript; matched as a search, like Go's MatchString). Empty means unset
+// (nullopt). An invalid pattern is kBadData naming the flag, e.g. "--collector.vmstat.fields: ...".
+Result<std::optional<std::regex>> CompileFlagRegex(std::string_view flag, const std::string& pattern);
+
 class DeviceFilter {
  public:
-  // Empty patterns are unset. Fails (kRejected) when a pattern is not a valid regex, or when both are set:
+  // Empty patterns are unset. Fails when a pattern is not a valid regex (kBadData), or when both are set (kRejected):
   // node_exporter refuses that combination ("device-exclude & device-include are mutually exclusive").
   // `flag_prefix` names the flags in messages, e.g. "collector.diskstats.device".
   static Result<DeviceFilter> Create(std::string_view flag_prefix, const std::string& exclude,
@@ -30,8 +35,8 @@ class DeviceFilter {
   // cleared if it ever grows past kMaxCached (churning container interfaces).
   static constexpr size_t kMaxCached = 4096;
 
-  std::shared_ptr<const std::regex> exclude_;
-  std::shared_ptr<const std::regex> include_;
+  std::optional<std::regex> exclude_;
+  std::optional<std::regex> include_;
   std::unordered_map<std::string, bool> cache_;
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "exporter/collectors/collectors.h"
+#include "exporter/collectors/device_filter.h"
 #include "exporter/metric_builder.h"
 #include "exporter/parse/field_scanner.h"
 
@@ -68,16 +69,11 @@ class VmstatCollector final : public Collector {
 }  // namespace
 
 Result<std::unique_ptr<Collector>> NewVmstatCollector(const CollectorDeps& deps) {
-  const std::string& pattern = deps.options.vmstat_fields;
-  std::regex fields;
-  try {
-    // Go's MatchString is an unanchored search, like std::regex_search; the default pattern anchors itself.
-    fields = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
-  } catch (const std::regex_error& e) {
-    return MakeError(ErrorKind::kBadData, "--collector.vmstat.fields: invalid regular expression " +
-                                              parse::QuoteField(pattern) + ": " + e.what());
-  }
-  return std::make_unique<VmstatCollector>(deps, std::move(fields));
+  // Go's MatchString is an unanchored search, like std::regex_search; the default pattern anchors itself.
+  auto fields = CompileFlagRegex("--collector.vmstat.fields", deps.options.vmstat_fields);
+  if (!fields) return tl::unexpected(fields.error());
+  if (!*fields) fields = std::optional<std::regex>(std::regex(""));  // empty flag: every field matches
+  return std::make_unique<VmstatCollector>(deps, std::move(**fields));
 }
 
 }  // namespace topdog::exporter
