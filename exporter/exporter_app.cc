@@ -48,7 +48,7 @@ CollectorSet::Clock::time_point ExporterApp::Deadline(CollectorSet::Clock::time_
 }
 
 http::Response ExporterApp::HandleMetrics(const http::Request& request) const {
-  auto start = CollectorSet::Clock::now();
+  auto start = request.received;  // the scraper's clock started when it sent the request, not when we got to it
   http::Response response;
   // Filtering as node_exporter: ?collect[]=cpu&collect[]=meminfo or ?exclude[]=... (not both).
   std::vector<std::string> collect = request.QueryValues("collect[]");

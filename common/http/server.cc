@@ -579,6 +579,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     context.head = message.method() == bhttp::verb::head;
 
     Request request;
+    request.received = context.start;
     request.method = std::string(message.method_string());
     std::string_view target(message.target().data(), message.target().size());
     if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {

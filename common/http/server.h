@@ -25,6 +25,9 @@ struct Request {
   // Header names lower-cased. Repeated headers are joined with ", ".
   std::map<std::string, std::string> headers;
   std::string remote_address;  // "127.0.0.1:53412"
+  // When the request was read (steady clock): time spent queued for a handler thread counts against
+  // deadlines derived from the request.
+  std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 
   // Convenience: header value or "" when absent.
   const std::string& Header(const std::string& lower_name) const;
