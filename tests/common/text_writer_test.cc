@@ -74,7 +74,9 @@ TEST(AppendGoFloatTest, IntegerFastPathMatchesShortestRoundTrip) {
   values.push_back(2460000);             // node_filefd_maximum-like: 2.46e+06
   for (double v : std::vector<double>(values)) values.push_back(-v);
   for (double v : values) {
-    if (v != 0) EXPECT_EQ(Go(v), GoReference(v)) << v;  // zero has its own expfmt rule
+    if (v != 0) {  // zero has its own expfmt rule
+      EXPECT_EQ(Go(v), GoReference(v)) << v;
+    }
   }
 }
 
