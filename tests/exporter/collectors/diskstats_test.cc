@@ -48,11 +48,7 @@ constexpr std::string_view kVdaUdev =
     "E:DM_LV_LAYER=\n";
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader, const CollectorOptions& options) {
-  FakeSystem system;
-  auto collector = NewDiskstatsCollector(CollectorDeps{reader, system, options});
-  EXPECT_TRUE(collector) << collector.error().message;
-  if (!collector) return tl::unexpected(collector.error());
-  return (*collector)->Collect();
+  return testing::CollectOnce(NewDiskstatsCollector, reader, options);
 }
 
 LabelMap EmptyInfo(const std::string& device, const std::string& major, const std::string& minor) {

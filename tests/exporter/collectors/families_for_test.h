@@ -1,8 +1,9 @@
-// Lookups over a collector's std::vector<MetricFamily> for collector tests: find a family, read one
-// sample's value by its labels (in any order). Test-only; pure.
+// Helpers for collector tests: run a collector once over a reader, find a family, read one sample's value
+// by its labels (in any order). Test-only.
 #pragma once
 
 #include <prometheus/metric_family.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
@@ -10,7 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "exporter/collectors/collectors.h"
+#include "tests/fakes/fake_system.h"
+
 namespace topdog::exporter::testing {
+
+using CollectorFactory = Result<std::unique_ptr<Collector>> (*)(const CollectorDeps&);
+
+// Builds the collector (a failed factory is a test failure and its error is returned) and collects once.
+inline Result<std::vector<prometheus::MetricFamily>> CollectOnce(CollectorFactory factory, const FileReader& reader,
+                                                                 const CollectorOptions& options = {},
+                                                                 const System& system = FakeSystem{}) {
+  auto collector = factory(CollectorDeps{reader, system, options});
+  EXPECT_TRUE(collector) << collector.error().message;
+  if (!collector) return tl::unexpected(collector.error());
+  return (*collector)->Collect();
+}
 
 using LabelMap = std::map<std::string, std::string>;
 

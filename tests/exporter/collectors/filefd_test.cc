@@ -15,11 +15,7 @@ using testing::LoadFixtureTree;
 using testing::SampleValue;
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader) {
-  FakeSystem system;
-  CollectorOptions options;
-  auto collector = NewFilefdCollector(CollectorDeps{reader, system, options});
-  EXPECT_TRUE(collector);
-  return (*collector)->Collect();
+  return testing::CollectOnce(NewFilefdCollector, reader);
 }
 
 TEST(FilefdCollectorTest, HostFixture) {

@@ -17,11 +17,7 @@ using testing::LoadFixtureTree;
 using testing::SampleValue;
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader) {
-  FakeSystem system;
-  CollectorOptions options;
-  auto collector = NewLoadavgCollector(CollectorDeps{reader, system, options});
-  EXPECT_TRUE(collector);
-  return (*collector)->Collect();
+  return testing::CollectOnce(NewLoadavgCollector, reader);
 }
 
 TEST(LoadavgCollectorTest, HostFixture) {

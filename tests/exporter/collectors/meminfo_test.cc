@@ -18,11 +18,7 @@ using testing::LoadFixtureTree;
 using testing::SampleValue;
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader) {
-  FakeSystem system;
-  CollectorOptions options;
-  auto collector = NewMeminfoCollector(CollectorDeps{reader, system, options});
-  EXPECT_TRUE(collector);
-  return (*collector)->Collect();
+  return testing::CollectOnce(NewMeminfoCollector, reader);
 }
 
 TEST(MeminfoCollectorTest, HostFixtureOneGaugePerKey) {

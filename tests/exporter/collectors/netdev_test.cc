@@ -22,11 +22,7 @@ using testing::SampleCount;
 using testing::SampleValue;
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader, const CollectorOptions& options) {
-  FakeSystem system;
-  auto collector = NewNetdevCollector(CollectorDeps{reader, system, options});
-  EXPECT_TRUE(collector) << collector.error().message;
-  if (!collector) return tl::unexpected(collector.error());
-  return (*collector)->Collect();
+  return testing::CollectOnce(NewNetdevCollector, reader, options);
 }
 
 TEST(NetdevCollectorTest, HostFixtureEmitsSixteenCountersPerInterface) {

@@ -20,10 +20,7 @@ using testing::ReadFixture;
 using testing::SampleValue;
 
 Result<std::vector<MetricFamily>> CollectOnce(const InMemoryFileReader& reader, const CollectorOptions& options) {
-  FakeSystem system;
-  auto collector = NewStatCollector(CollectorDeps{reader, system, options});
-  EXPECT_TRUE(collector);
-  return (*collector)->Collect();
+  return testing::CollectOnce(NewStatCollector, reader, options);
 }
 
 TEST(StatCollectorTest, HostFixtureFamilies) {
