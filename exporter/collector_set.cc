@@ -50,7 +50,8 @@ struct Outcome {
   std::shared_ptr<const std::vector<MetricFamily>> families;
 };
 
-// One scrape waiting for some collectors; `remaining` counts the runs it still needs.
+// One scrape waiting for some collectors; `remaining` counts the runs it still needs. Shared, so a worker can
+// notify it after releasing the lock (the scrape may have given up and returned by then).
 struct Waiter {
   std::condition_variable cv;
   size_t remaining = 0;
@@ -70,7 +71,7 @@ struct Slot {
   bool run_missed_deadline = false;  // a scrape gave up on the current run: later ones don't wait for it
   Outcome last;
   uint64_t runs_ok = 0, runs_failed = 0, timeouts = 0;
-  std::vector<std::pair<Waiter*, uint64_t>> waiters;  // scrapes waiting for a ticket of this slot
+  std::vector<std::pair<std::shared_ptr<Waiter>, uint64_t>> waiters;  // scrapes waiting for a ticket of this slot
 };
 
 }  // namespace
@@ -94,7 +95,7 @@ struct CollectorSet::State {
   std::vector<std::unique_ptr<Slot>> slots;
   std::vector<Slot*> queue;  // FIFO of slots to run; guarded by mu
   int workers = 0;           // live worker threads; guarded by mu
-  int base_workers = 2;
+  int base_workers = 1;
   Clock::duration stuck_after;
   bool stopping = false;
 
@@ -119,6 +120,7 @@ struct CollectorSet::State {
 
   void Work() {
     std::unique_lock lock(mu);
+    std::vector<std::shared_ptr<Waiter>> wake;
     while (true) {
       work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
       if (stopping) break;
@@ -143,8 +145,15 @@ struct CollectorSet::State {
           ++it;
           continue;
         }
-        if (--it->first->remaining == 0) it->first->cv.notify_one();
+        if (--it->first->remaining == 0) wake.push_back(it->first);
         it = waiters.erase(it);
+      }
+      if (!wake.empty()) {
+        // Notified without the lock, so the scrape does not wake only to block on it.
+        lock.unlock();
+        for (const auto& waiter : wake) waiter->cv.notify_one();
+        wake.clear();
+        lock.lock();
       }
       if (slot->requested > slot->completed && !slot->queued) {  // asked for again while it ran
         slot->queued = true;
@@ -215,7 +224,9 @@ std::vector<std::string> CollectorSet::Names() const {
 CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std::set<std::string>* only) const {
   auto start = Clock::now();
   State& st = *state_;
-  Waiter waiter;
+  auto waiter_ptr = std::make_shared<Waiter>();
+  Waiter& waiter = *waiter_ptr;
+  size_t queued = 0;
   std::vector<std::pair<Slot*, uint64_t>> tickets;
   std::unique_lock lock(st.mu);
   for (const auto& slot : st.slots) {
@@ -225,15 +236,17 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
     // A run that already missed an earlier scrape's deadline is stuck: report it at once rather than make
     // every scrape wait out its full deadline (a fresh run is still requested for when it returns).
     if (slot->running && slot->run_missed_deadline) continue;
-    slot->waiters.emplace_back(&waiter, ticket);
+    slot->waiters.emplace_back(waiter_ptr, ticket);
     ++waiter.remaining;
     if (!slot->running && !slot->queued) {
       slot->queued = true;
       st.queue.push_back(slot.get());
+      ++queued;
     }
   }
   st.SpawnWorkersIfNeeded(state_, start);
-  st.work_cv.notify_all();
+  // One worker per queued run at most: with the default single base worker, one wake-up per scrape.
+  for (int i = 0; i < std::min<int>(static_cast<int>(queued), st.workers); ++i) st.work_cv.notify_one();
   // Wake every stuck_after to give a collector that got stuck during this scrape a thread of its own, so
   // the collectors queued behind it still make the deadline.
   while (waiter.remaining > 0) {
@@ -254,7 +267,7 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
       // Late: stop waiting for it; the run goes on and serves a later scrape.
       ++slot->timeouts;
       if (slot->running) slot->run_missed_deadline = true;
-      std::erase_if(slot->waiters, [&](const auto& w) { return w.first == &waiter; });
+      std::erase_if(slot->waiters, [&](const auto& w) { return w.first == waiter_ptr; });
       late.push_back(slot->name);
       AddSample(duration, waited, labels);
       AddSample(success, 0, std::move(labels));

@@ -23,7 +23,7 @@ class CollectorSet {
 
   // base_workers: threads kept for collectors that behave; a collector running longer than
   // stuck_after counts as stuck and gets a thread of its own.
-  explicit CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, int base_workers = 2,
+  explicit CollectorSet(std::vector<std::unique_ptr<Collector>> collectors, int base_workers = 1,
                         Clock::duration stuck_after = std::chrono::milliseconds(500));
   ~CollectorSet();
   CollectorSet(const CollectorSet&) = delete;

@@ -37,6 +37,9 @@ struct CollectorOptions {
   std::string filesystem_fs_types_include;
   std::chrono::milliseconds filesystem_mount_timeout{5000};
   int filesystem_stat_workers = 4;
+  // statfs of these file system types runs on the collector's own thread (see filesystem.cc); tests clear it
+  // to drive the pool with local fixtures.
+  bool filesystem_inline_local_statfs = true;
 
   // netdev
   std::string netdev_device_include;

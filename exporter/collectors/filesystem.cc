@@ -1,6 +1,7 @@
 // The filesystem collector (node_exporter collector/filesystem_linux.go, filesystem_common.go):
 // node_filesystem_* gauges from statfs(2) of each mount of PID 1's mount table, filtered by mount point
-// and file system type. statfs runs on a StatfsPool bounded by --collector.filesystem.mount-timeout.
+// and file system type. statfs runs on a StatfsPool bounded by --collector.filesystem.mount-timeout, except
+// for local file systems (StatfsIsLocal).
 // Not thread-safe (filters cache verdicts); CollectorSet never runs it concurrently.
 #include <initializer_list>
 #include <string>
@@ -31,6 +32,31 @@ std::string ErrnoText(const Error& error) {
   return text;
 }
 
+// File systems whose statfs(2) answers from in-memory superblock counters and cannot wait on a network peer
+// or a user-space daemon. Their statfs runs inline, saving two thread hand-offs per mount and scrape; NFS,
+// CIFS, FUSE, Ceph, ZFS and anything unknown still go through the pool and its mount timeout.
+bool StatfsIsLocal(std::string_view fs_type) {
+  static const std::unordered_set<std::string_view> kLocal = {
+      "btrfs", "devtmpfs", "exfat", "ext2", "ext3", "ext4", "f2fs",    "hugetlbfs", "msdos",
+      "overlay", "ramfs", "squashfs", "tmpfs", "vfat", "xfs",  "erofs", "iso9660",   "udf"};
+  return kLocal.count(fs_type) != 0;
+}
+
+// statfs walks the mount point's path, and the lookup of a component on a network mount can block too: a
+// mount may run inline only when it, every mount above it and every mount over it (same path) are local.
+bool MayBlock(const MountEntry& mount, const std::vector<MountEntry>& all) {
+  if (!StatfsIsLocal(mount.fs_type)) return true;
+  const std::string& path = mount.mount_point;
+  for (const MountEntry& other : all) {
+    const std::string& prefix = other.mount_point;
+    bool above = prefix == "/" || path == prefix ||
+                 (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+                  path[prefix.size()] == '/');
+    if (above && !StatfsIsLocal(other.fs_type)) return true;
+  }
+  return false;
+}
+
 std::string JoinKey(std::initializer_list<std::string_view> parts) {
   std::string key;
   for (std::string_view part : parts) {
@@ -48,6 +74,7 @@ class FilesystemCollector final : public Collector {
         compat_(deps.options.compat),
         mount_points_(std::move(mount_points)),
         fs_types_(std::move(fs_types)),
+        inline_local_statfs_(deps.options.filesystem_inline_local_statfs),
         pool_(deps.system, deps.options.filesystem_stat_workers, deps.options.filesystem_mount_timeout) {}
 
   std::string_view Name() const override { return "filesystem"; }
@@ -69,7 +96,8 @@ class FilesystemCollector final : public Collector {
     requests.reserve(selected.size());
     for (const MountEntry* mount : selected) {
       if (request_index.emplace(mount->mount_point, requests.size()).second) {
-        requests.push_back({mount->mount_point, paths_.Root(mount->mount_point)});
+        requests.push_back({mount->mount_point, paths_.Root(mount->mount_point),
+                            !inline_local_statfs_ || MayBlock(*mount, *mounts)});
       }
     }
     std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests);
@@ -166,6 +194,7 @@ class FilesystemCollector final : public Collector {
   const NodeExporterCompat compat_;
   DeviceFilter mount_points_;
   DeviceFilter fs_types_;
+  const bool inline_local_statfs_;
   StatfsPool pool_;
 };
 

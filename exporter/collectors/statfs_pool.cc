@@ -39,11 +39,17 @@ struct StatfsPool::State {
 };
 
 StatfsPool::StatfsPool(const System& system, int workers, std::chrono::milliseconds timeout)
-    : timeout_(timeout), state_(std::make_shared<State>()) {
-  size_t count = static_cast<size_t>(std::max(workers, 1));
-  state_->in_timed_out.assign(count, false);
-  workers_.reserve(count);
-  for (size_t i = 0; i < count; ++i) workers_.emplace_back(WorkerLoop, state_, std::cref(system), i);
+    : system_(system),
+      worker_count_(static_cast<size_t>(std::max(workers, 1))),
+      timeout_(timeout),
+      state_(std::make_shared<State>()) {
+  state_->in_timed_out.assign(worker_count_, false);
+}
+
+void StatfsPool::StartWorkers() {
+  if (!workers_.empty()) return;
+  workers_.reserve(worker_count_);
+  for (size_t i = 0; i < worker_count_; ++i) workers_.emplace_back(WorkerLoop, state_, std::cref(system_), i);
 }
 
 StatfsPool::~StatfsPool() {
@@ -109,18 +115,26 @@ std::vector<Result<StatfsInfo>> StatfsPool::StatAll(const std::vector<Request>& 
   std::vector<Result<StatfsInfo>> results;
   results.reserve(requests.size());
   std::vector<std::shared_ptr<Task>> tasks(requests.size());
+  std::vector<std::optional<Result<StatfsInfo>>> inline_results(requests.size());
   std::vector<std::string> newly_stuck;
+  if (std::any_of(requests.begin(), requests.end(), [](const Request& r) { return r.may_block; })) StartWorkers();
   {
     std::unique_lock lock(state_->mu);
     size_t queued = 0;
     for (size_t i = 0; i < requests.size(); ++i) {
-      if (state_->stuck.count(requests[i].mount_point) != 0) continue;
+      if (!requests[i].may_block || state_->stuck.count(requests[i].mount_point) != 0) continue;
       tasks[i] = std::make_shared<Task>(requests[i]);
       state_->queue.push_back(tasks[i]);
       ++queued;
     }
     // One wake-up per task, not a thundering herd: a scrape usually stats a handful of mounts.
     for (size_t i = 0; i < std::min(queued, workers_.size()); ++i) state_->work_cv.notify_one();
+
+    lock.unlock();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (!requests[i].may_block) inline_results[i] = system_.Statfs(requests[i].path);
+    }
+    lock.lock();
 
     while (true) {
       const Clock::time_point now = Clock::now();
@@ -170,7 +184,9 @@ std::vector<Result<StatfsInfo>> StatfsPool::StatAll(const std::vector<Request>& 
 
     for (size_t i = 0; i < requests.size(); ++i) {
       const auto& task = tasks[i];
-      if (!task) {
+      if (inline_results[i]) {
+        results.push_back(std::move(*inline_results[i]));
+      } else if (!task) {
         results.push_back(timeout_error(requests[i].mount_point, "mount point is unresponsive (stuck)"));
       } else if (task->status == Task::Status::kDone) {
         results.push_back(std::move(*task->result));

@@ -1,4 +1,4 @@
-// StatfsPool: System::Statfs on a small fixed set of worker threads, so a hung mount (dead NFS server, stuck
+// StatfsPool: System::Statfs on a small fixed set of worker threads (started when first needed), so a hung mount (dead NFS server, stuck
 // FUSE daemon) costs a scrape at most the mount timeout and never an extra thread. A call that times out
 // marks its mount point stuck: it is not tried again until that call returns (node_exporter's stuckMounts).
 // Thread-compatible: StatAll is called from one thread at a time (the owning collector).
@@ -22,6 +22,9 @@ class StatfsPool {
   struct Request {
     std::string mount_point;  // identifies the mount for the stuck set and the logs
     std::string path;         // what to statfs (the mount point below --path.rootfs)
+    // false: the caller runs statfs itself, without a thread hand-off and without the timeout (for file
+    // systems whose statfs only reads in-memory counters; see the filesystem collector).
+    bool may_block = true;
   };
 
   // REQUIRES: `system` outlives the pool and any worker it leaves blocked (see ~StatfsPool).
@@ -32,7 +35,8 @@ class StatfsPool {
   StatfsPool(const StatfsPool&) = delete;
   StatfsPool& operator=(const StatfsPool&) = delete;
 
-  // One result per request, in order. Each call may run up to the timeout from when a worker starts it.
+  // One result per request, in order. Each call may run up to the timeout from when a worker starts it;
+  // requests that cannot block run on the calling thread while the workers handle the others.
   // Errors are statfs's own, or kDeadlineExceeded when the call timed out (the mount point becomes stuck,
   // with one warning log line), the mount point is still stuck from an earlier scrape, or every worker is
   // blocked in a timed-out call so nobody could run it.
@@ -50,6 +54,11 @@ class StatfsPool {
 
   static void WorkerLoop(std::shared_ptr<State> state, const System& system, size_t worker_index);
 
+  // Workers start on the first request that may block: hosts without network or FUSE mounts never need them.
+  void StartWorkers();
+
+  const System& system_;
+  const size_t worker_count_;
   const std::chrono::milliseconds timeout_;
   std::shared_ptr<State> state_;
   std::vector<std::thread> workers_;

@@ -30,33 +30,109 @@ std::string Paths::Join(std::string_view root, std::string_view relative) {
   return out;
 }
 
+// Bounds the files kept open; procfs paths come from our own collectors, so this is never reached in practice.
+constexpr size_t kMaxOpenFiles = 64;
+
+DiskFileReader::DiskFileReader(size_t max_bytes, std::string keep_open_root) : max_bytes_(max_bytes) {
+  if (!keep_open_root.empty()) {
+    while (keep_open_root.size() > 1 && keep_open_root.back() == '/') keep_open_root.pop_back();
+    keep_open_prefix_ = keep_open_root == "/" ? "/" : keep_open_root + "/";
+  }
+}
+
+DiskFileReader::~DiskFileReader() {
+  for (auto& [path, file] : open_) ::close(file->fd);
+}
+
+size_t DiskFileReader::OpenFiles() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [path, file] : open_) {
+    std::lock_guard file_lock(file->mu);
+    n += file->fd >= 0 ? 1 : 0;
+  }
+  return n;
+}
+
+bool DiskFileReader::KeepOpen(const std::string& path) const {
+  if (keep_open_prefix_.empty() || path.compare(0, keep_open_prefix_.size(), keep_open_prefix_) != 0) return false;
+  std::string_view rest = std::string_view(path).substr(keep_open_prefix_.size());
+  std::string_view first = rest.substr(0, rest.find('/'));
+  if (first == "thread-self") return false;
+  bool pid = !first.empty() && std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !pid || first == "1";
+}
+
+// Reads from offset 0 to EOF straight into the string. /proc and /sys report size 0, so read until EOF
+// rather than trusting fstat; `size_hint` (the last size) makes one read(2) enough in the usual case.
+Result<std::string> DiskFileReader::ReadFd(int fd, const std::string& path, size_t size_hint) const {
+  std::string out;
+  out.resize(std::min(max_bytes_ + 1, std::max<size_t>(size_hint + size_hint / 4 + 1024, 4096)));
+  size_t used = 0;
+  while (true) {
+    if (used == out.size()) {
+      if (out.size() > max_bytes_) {
+        return MakeError(ErrorKind::kBadData,
+                         "read " + path + ": file larger than " + std::to_string(max_bytes_) + " bytes");
+      }
+      out.resize(std::min(out.size() * 2, max_bytes_ + 1));
+    }
+    ssize_t n = ::pread(fd, out.data() + used, out.size() - used, static_cast<off_t>(used));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      return tl::unexpected(ErrnoError(err, "read " + path));
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  if (used > max_bytes_) {
+    return MakeError(ErrorKind::kBadData, "read " + path + ": file larger than " + std::to_string(max_bytes_) + " bytes");
+  }
+  out.resize(used);
+  return out;
+}
+
 Result<std::string> DiskFileReader::Read(const std::string& path) const {
+  OpenFile* kept = nullptr;
+  if (KeepOpen(path)) {
+    std::lock_guard lock(mu_);
+    if (auto it = open_.find(path); it != open_.end()) {
+      kept = it->second.get();
+    } else if (open_.size() < kMaxOpenFiles) {
+      kept = open_.emplace(path, std::make_unique<OpenFile>()).first->second.get();
+    }
+  }
+  if (kept != nullptr) {
+    std::lock_guard lock(kept->mu);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool fresh = kept->fd < 0;
+      if (fresh) {
+        kept->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (kept->fd < 0) {
+          int err = errno;  // before the string concatenation below can touch it
+          return tl::unexpected(ErrnoError(err, "open " + path));
+        }
+      }
+      auto text = ReadFd(kept->fd, path, kept->last_size);
+      if (text) {
+        kept->last_size = text->size();
+        return text;
+      }
+      if (text.error().kind == ErrorKind::kBadData || fresh) return text;
+      ::close(kept->fd);  // the file may be gone (a removed device); open it again
+      kept->fd = -1;
+    }
+  }
+
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;  // before the string concatenation below can touch it
     return tl::unexpected(ErrnoError(err, "open " + path));
   }
-  std::string out;
-  // /proc and /sys report size 0, so read in chunks until EOF rather than trusting fstat.
-  char buf[16384];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return tl::unexpected(ErrnoError(err, "read " + path));
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > max_bytes_) {
-      ::close(fd);
-      return MakeError(ErrorKind::kBadData, "read " + path + ": file larger than " + std::to_string(max_bytes_) +
-                                                " bytes");
-    }
-    out.append(buf, static_cast<size_t>(n));
-  }
+  auto text = ReadFd(fd, path, 0);
   ::close(fd);
-  return out;
+  return text;
 }
 
 Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path) const {

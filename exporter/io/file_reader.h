@@ -3,7 +3,10 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -37,16 +40,39 @@ class FileReader {
   virtual Result<std::string> ReadLink(const std::string& path) const = 0;
 };
 
-// Reads the real file system.
+// Reads the real file system. Files under `keep_open_root` (the procfs root) stay open between reads and
+// are read again from offset 0: a procfs file regenerates its text on every read from the start, so this
+// returns what a fresh open would, without the path walk and file setup of open(2) and close(2) on every
+// scrape. Per-process files other than /proc/1 and /proc/self are not kept (PIDs are reused); a kept file
+// that fails to read is reopened once.
 class DiskFileReader : public FileReader {
  public:
-  explicit DiskFileReader(size_t max_bytes = 16 << 20) : max_bytes_(max_bytes) {}
+  explicit DiskFileReader(size_t max_bytes = 16 << 20, std::string keep_open_root = "");
+  ~DiskFileReader() override;
+  DiskFileReader(const DiskFileReader&) = delete;
+  DiskFileReader& operator=(const DiskFileReader&) = delete;
+
   Result<std::string> Read(const std::string& path) const override;
   Result<std::vector<std::string>> ListDir(const std::string& path) const override;
   Result<std::string> ReadLink(const std::string& path) const override;
 
+  // Files currently kept open (for tests).
+  size_t OpenFiles() const;
+
  private:
+  struct OpenFile {
+    std::mutex mu;  // held for a whole read: interleaved reads of one seq_file could tear a record
+    int fd = -1;
+    size_t last_size = 0;
+  };
+
+  bool KeepOpen(const std::string& path) const;
+  Result<std::string> ReadFd(int fd, const std::string& path, size_t size_hint) const;
+
   size_t max_bytes_;
+  std::string keep_open_prefix_;  // keep_open_root + "/", or empty
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::string, std::unique_ptr<OpenFile>> open_;  // guarded by mu_
 };
 
 // A tree in memory for tests: path -> contents; directories are implied by the paths; links explicit.

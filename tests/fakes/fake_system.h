@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "exporter/io/system.h"
 
@@ -35,6 +36,7 @@ class HangingSystem : public FakeSystem {
     {
       std::lock_guard lock(mu_);
       ++calls_[path];
+      threads_[path] = std::this_thread::get_id();
     }
     if (hung.count(path) != 0) release_.wait();
     return FakeSystem::Statfs(path);
@@ -46,12 +48,20 @@ class HangingSystem : public FakeSystem {
     return it == calls_.end() ? 0 : it->second;
   }
 
+  // The thread of the latest statfs of `path` (a default id when never called).
+  std::thread::id Thread(const std::string& path) const {
+    std::lock_guard lock(mu_);
+    auto it = threads_.find(path);
+    return it == threads_.end() ? std::thread::id() : it->second;
+  }
+
   std::set<std::string> hung;
 
  private:
   mutable std::latch release_{1};
   mutable std::mutex mu_;
   mutable std::map<std::string, int> calls_;
+  mutable std::map<std::string, std::thread::id> threads_;
 };
 
 }  // namespace topdog::exporter::testing

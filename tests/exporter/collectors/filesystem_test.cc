@@ -273,6 +273,7 @@ TEST(FilesystemCollectorTest, HungMountIsReportedAsTimeoutAndNotRetriedWhileStuc
   system.hung = {"/"};
   CollectorOptions options;
   options.filesystem_mount_timeout = std::chrono::milliseconds(50);
+  options.filesystem_inline_local_statfs = false;  // the fixture's "/" is ext4, which would be statted inline
   options.filesystem_stat_workers = 2;
   InMemoryFileReader reader = LoadFixtureTree("host-6.18");
   auto collector = NewFilesystemCollector(CollectorDeps{reader, system, options});
@@ -302,12 +303,53 @@ TEST(FilesystemCollectorTest, CompatOneFiveReportsHungMountWithoutLabel) {
   CollectorOptions options;
   options.compat = NodeExporterCompat::kV1_5;
   options.filesystem_mount_timeout = std::chrono::milliseconds(50);
+  options.filesystem_inline_local_statfs = false;  // the fixture's "/" is ext4, which would be statted inline
   InMemoryFileReader reader = LoadFixtureTree("host-6.18");
   auto collector = NewFilesystemCollector(CollectorDeps{reader, system, options});
   ASSERT_TRUE(collector) << collector.error().message;
   auto families = (*collector)->Collect();
   ASSERT_TRUE(families) << families.error().message;
   EXPECT_EQ(SampleValue(*families, "node_filesystem_device_error", Labels15("/dev/vda", "ext4", "/")), 1);
+  system.Release();
+}
+
+TEST(FilesystemCollectorTest, LocalMountsAreStattedInlineAndNetworkOnesOnThePool) {
+  // An ext4 below an NFS mount and an ext4 under an NFS over-mount go through the pool too: their path
+  // lookup or statfs reaches the NFS server.
+  InMemoryFileReader reader;
+  reader.AddFile("/proc/1/mountinfo",
+                 "1 0 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+                 "2 1 0:50 / /mnt/nfs rw - nfs4 server:/export rw\n"
+                 "3 2 254:16 / /mnt/nfs/inner rw - ext4 /dev/vdb rw\n"
+                 "4 1 254:32 / /data rw - xfs /dev/vdc rw\n"
+                 "5 1 254:48 / /shadowed rw - ext4 /dev/vdd rw\n"
+                 "6 5 0:51 / /shadowed rw - nfs4 server:/other rw\n");
+  HangingSystem system;
+  for (const char* path : {"/", "/data", "/mnt/nfs", "/mnt/nfs/inner", "/shadowed"}) system.statfs[path] = RootStatfs();
+  system.hung = {"/mnt/nfs", "/mnt/nfs/inner", "/shadowed"};
+  CollectorOptions options;
+  options.filesystem_mount_timeout = std::chrono::milliseconds(50);
+  options.filesystem_stat_workers = 3;
+  auto collector = NewFilesystemCollector(CollectorDeps{reader, system, options});
+  ASSERT_TRUE(collector) << collector.error().message;
+
+  auto families = (*collector)->Collect();
+  ASSERT_TRUE(families) << families.error().message;
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_size_bytes", Labels112("/dev/vda", "ext4", "/")),
+            4096.0 * 66053021);
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_device_error", Labels112("/dev/vdc", "xfs", "/data")), 0);
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_device_error",
+                        Labels112("server:/export", "nfs4", "/mnt/nfs", "mountpoint timeout")),
+            1);
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_device_error",
+                        Labels112("/dev/vdb", "ext4", "/mnt/nfs/inner", "mountpoint timeout")),
+            1);
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_device_error",
+                        Labels112("/dev/vdd", "ext4", "/shadowed", "mountpoint timeout")),
+            1);
+  EXPECT_EQ(system.Thread("/"), std::this_thread::get_id());
+  EXPECT_EQ(system.Thread("/data"), std::this_thread::get_id());
+  EXPECT_NE(system.Thread("/mnt/nfs"), std::this_thread::get_id());
   system.Release();
 }
 

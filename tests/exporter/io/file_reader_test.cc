@@ -1,0 +1,80 @@
+#include "exporter/io/file_reader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace topdog::exporter {
+namespace {
+
+// "rchar: N" of /proc/self/io: bytes this process has read so far, so it grows with every read.
+long long Rchar(const std::string& io) {
+  size_t at = io.find("rchar: ");
+  EXPECT_NE(at, std::string::npos) << io;
+  return std::atoll(io.c_str() + at + 7);
+}
+
+TEST(DiskFileReaderTest, KeptProcFileIsRegeneratedOnEveryRead) {
+  DiskFileReader reader(16 << 20, "/proc");
+  auto first = reader.Read("/proc/self/io");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(reader.OpenFiles(), 1u);
+  auto second = reader.Read("/proc/self/io");
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(reader.OpenFiles(), 1u);  // the same descriptor, read again from offset 0
+  EXPECT_GT(Rchar(*second), Rchar(*first));
+}
+
+TEST(DiskFileReaderTest, PerProcessFilesOfOtherPidsAreNotKept) {
+  DiskFileReader reader(16 << 20, "/proc/");
+  ASSERT_TRUE(reader.Read("/proc/" + std::to_string(getpid()) + "/stat"));
+  ASSERT_TRUE(reader.Read("/proc/thread-self/stat"));
+  EXPECT_EQ(reader.OpenFiles(), 0u);
+  ASSERT_TRUE(reader.Read("/proc/loadavg"));
+  EXPECT_EQ(reader.OpenFiles(), 1u);
+}
+
+TEST(DiskFileReaderTest, WithoutRootNothingIsKept) {
+  DiskFileReader reader;
+  ASSERT_TRUE(reader.Read("/proc/loadavg"));
+  EXPECT_EQ(reader.OpenFiles(), 0u);
+}
+
+TEST(DiskFileReaderTest, MissingFileIsNotFoundAndNotKept) {
+  DiskFileReader reader(16 << 20, "/proc");
+  auto text = reader.Read("/proc/no-such-file");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().kind, ErrorKind::kNotFound);
+  EXPECT_NE(text.error().message.find("/proc/no-such-file"), std::string::npos);
+  EXPECT_EQ(reader.OpenFiles(), 0u);
+}
+
+TEST(DiskFileReaderTest, SizeLimitIsExactAndReadsLargeFilesWhole) {
+  auto dir = std::filesystem::temp_directory_path() / ("file_reader_test." + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string big(100000, 'x');
+  big[99999] = 'y';
+  std::ofstream((dir / "big").string()) << big;
+  std::ofstream((dir / "limit").string()) << std::string(100, 'z');
+
+  DiskFileReader reader(100000, dir.string());  // kept open: the second read starts from the size hint
+  for (int i = 0; i < 2; ++i) {
+    auto text = reader.Read((dir / "big").string());
+    ASSERT_TRUE(text) << text.error().message;
+    EXPECT_EQ(*text, big);
+  }
+  DiskFileReader small(99);
+  auto over = small.Read((dir / "limit").string());
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().kind, ErrorKind::kBadData);
+  DiskFileReader exact(100);
+  EXPECT_EQ(exact.Read((dir / "limit").string()).value_or(""), std::string(100, 'z'));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace topdog::exporter
