@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
     if (enabled) config.enabled_collectors.insert(info.name);
   }
 
-  static topdog::exporter::DiskFileReader reader(16 << 20, /*keep_open_root=*/o.paths.procfs);
+  static topdog::exporter::DiskFileReader reader(16 << 20, /*keep_open_roots=*/{o.paths.procfs, o.paths.sysfs});
   static topdog::exporter::RealSystem system;
   auto exporter = topdog::exporter::ExporterApp::Create(config, reader, system);
   if (!exporter) return Fail(exporter.error().message);

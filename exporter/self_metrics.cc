@@ -18,7 +18,7 @@ const double kStartTimeSeconds =
     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
 // /proc/self files are tiny; the exporter's own reader keeps one code path for file reads.
-const DiskFileReader kSelfReader(64 * 1024);
+const DiskFileReader kSelfReader(64 * 1024, /*keep_open_roots=*/{"/proc"});
 
 }  // namespace
 

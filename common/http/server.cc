@@ -15,8 +15,11 @@
 #include <cctype>
 #include <charconv>
 #include <exception>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <tuple>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -36,13 +39,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
+#include "common/exposition/text_writer.h"
 #include "common/http/basic_auth.h"
 #include "common/http/gzip.h"
 #include "common/http/url.h"
@@ -122,115 +121,139 @@ std::string FormatEndpoint(const tcp::endpoint& endpoint) {
 }
 
 // --------------------------------------------------------------------------------------------------------
-// The server's own metrics, on prometheus-cpp core's registry (thread-safe).
+// The server's own metrics, as atomics and a mutex-guarded map (thread-safe). Not prometheus-cpp's Registry:
+// its shared library pulls the shared libstdc++ into every binary, about 1.2 MB of resident memory for a
+// handful of counters (see the README's benchmark).
 
 class ServerMetrics {
  public:
+  class Counter {
+   public:
+    void Increment() { value_.fetch_add(1, std::memory_order_relaxed); }
+    uint64_t Value() const { return value_.load(std::memory_order_relaxed); }
+
+   private:
+    std::atomic<uint64_t> value_{0};
+  };
+  class Gauge {
+   public:
+    void Increment() { value_.fetch_add(1, std::memory_order_relaxed); }
+    void Decrement() { value_.fetch_sub(1, std::memory_order_relaxed); }
+    int64_t Value() const { return value_.load(std::memory_order_relaxed); }
+
+   private:
+    std::atomic<int64_t> value_{0};
+  };
+
   static Result<std::unique_ptr<ServerMetrics>> Create(const std::string& prefix) {
-    // prometheus-cpp validates names by throwing; a bad prefix is a start-up error, not a crash.
-    try {
-      return std::unique_ptr<ServerMetrics>(new ServerMetrics(prefix));
-    } catch (const std::exception& e) {
-      return MakeError(ErrorKind::kBadData, "metrics prefix " + LogQuote(prefix) + ": " + e.what());
+    if (!exposition::IsValidMetricName(prefix + "_http_requests_total")) {
+      return MakeError(ErrorKind::kBadData, "metrics prefix " + LogQuote(prefix) + ": not a valid metric name");
     }
+    return std::unique_ptr<ServerMetrics>(new ServerMetrics(prefix));
   }
 
   void CountRequest(const std::string& handler, int code, double seconds) {
-    prometheus::Counter* counter = nullptr;
-    prometheus::Histogram* histogram = nullptr;
-    {
-      // Family::Add builds a throw-away metric on every call; remember the children instead.
-      std::lock_guard<std::mutex> lock(mu_);
-      auto& counter_slot = counters_[{handler, code}];
-      if (counter_slot == nullptr) {
-        counter_slot = &requests_.Add({{"handler", handler}, {"code", std::to_string(code)}});
-      }
-      counter = counter_slot;
-      auto& histogram_slot = histograms_[handler];
-      if (histogram_slot == nullptr) {
-        histogram_slot = &durations_.Add({{"handler", handler}},
-                                         prometheus::Histogram::BucketBoundaries{kBuckets.begin(), kBuckets.end()});
-      }
-      histogram = histogram_slot;
-    }
-    counter->Increment();
-    histogram->Observe(seconds);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++requests_[{handler, code}];
+    Histogram& histogram = durations_[handler];
+    for (size_t i = 0; i < kBuckets.size(); ++i) histogram.buckets[i] += seconds <= kBuckets[i] ? 1 : 0;
+    ++histogram.count;
+    histogram.sum += seconds;
   }
-  void CountBadRequest(const std::string& reason) { bad_requests_.Add({{"reason", reason}}).Increment(); }
+  void CountBadRequest(const std::string& reason) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++bad_requests_[reason];
+  }
 
-  prometheus::Gauge& in_flight;
-  prometheus::Counter& auth_failures;
-  prometheus::Counter& tls_handshake_errors;
-  prometheus::Counter& reload_success;
-  prometheus::Counter& reload_failure;
-  prometheus::Counter& connections_rejected;
+  Gauge in_flight;
+  Counter auth_failures;
+  Counter tls_handshake_errors;
+  Counter reload_success;
+  Counter reload_failure;
+  Counter connections_rejected;
 
-  std::vector<prometheus::MetricFamily> Collect() const { return registry_->Collect(); }
+  std::vector<prometheus::MetricFamily> Collect() const {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> out;
+    auto family = [&](std::string suffix, std::string help, MetricType type) -> prometheus::MetricFamily& {
+      out.push_back({prefix_ + std::move(suffix), std::move(help), type, {}});
+      return out.back();
+    };
+    auto sample = [](prometheus::MetricFamily& f, double value, std::vector<prometheus::ClientMetric::Label> labels) {
+      prometheus::ClientMetric metric;
+      metric.label = std::move(labels);
+      (f.type == MetricType::Gauge ? metric.gauge.value : metric.counter.value) = value;
+      f.metric.push_back(std::move(metric));
+    };
+    sample(family("_http_requests_in_flight", "Current number of HTTP requests being served by handlers.",
+                  MetricType::Gauge),
+           static_cast<double>(in_flight.Value()), {});
+    sample(family("_http_auth_failures_total",
+                  "Total number of HTTP requests rejected for missing or wrong basic auth credentials.",
+                  MetricType::Counter),
+           static_cast<double>(auth_failures.Value()), {});
+    sample(family("_http_tls_handshake_errors_total", "Total number of failed TLS handshakes.", MetricType::Counter),
+           static_cast<double>(tls_handshake_errors.Value()), {});
+    auto& reloads = family("_web_config_reloads_total",
+                           "Total number of web config reloads after a change of the file, by result.",
+                           MetricType::Counter);
+    sample(reloads, static_cast<double>(reload_failure.Value()), {{"result", "failure"}});
+    sample(reloads, static_cast<double>(reload_success.Value()), {{"result", "success"}});
+    sample(family("_http_connections_rejected_total",
+                  "Total number of connections closed at once because max_connections was reached.",
+                  MetricType::Counter),
+           static_cast<double>(connections_rejected.Value()), {});
+
+    std::lock_guard<std::mutex> lock(mu_);
+    // Samples ordered by label values in label-name order (code before handler), as client_golang does.
+    std::vector<std::tuple<std::string, std::string, uint64_t>> requests;
+    for (const auto& [key, count] : requests_) requests.emplace_back(std::to_string(key.second), key.first, count);
+    std::sort(requests.begin(), requests.end());
+    auto& requests_family = family("_http_requests_total", "Total number of HTTP requests by handler and status code.",
+                                   MetricType::Counter);
+    for (auto& [code, handler, count] : requests) {
+      sample(requests_family, static_cast<double>(count), {{"code", code}, {"handler", handler}});
+    }
+    auto& durations = family("_http_request_duration_seconds",
+                             "Time from a complete HTTP request until its response is ready to be written.",
+                             MetricType::Histogram);
+    for (const auto& [handler, histogram] : durations_) {
+      prometheus::ClientMetric metric;
+      metric.label = {{"handler", handler}};
+      metric.histogram.sample_count = histogram.count;
+      metric.histogram.sample_sum = histogram.sum;
+      for (size_t i = 0; i < kBuckets.size(); ++i) metric.histogram.bucket.push_back({histogram.buckets[i], kBuckets[i]});
+      metric.histogram.bucket.push_back({histogram.count, std::numeric_limits<double>::infinity()});
+      durations.metric.push_back(std::move(metric));
+    }
+    auto& bad = family("_http_bad_requests_total",
+                       "Total number of connections closed for a malformed, oversized or too slow request.",
+                       MetricType::Counter);
+    for (const auto& [reason, count] : bad_requests_) sample(bad, static_cast<double>(count), {{"reason", reason}});
+    return out;
+  }
 
  private:
   // promhttp's default buckets.
   static constexpr std::array<double, 11> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-  explicit ServerMetrics(const std::string& prefix) : ServerMetrics(prefix, std::make_shared<prometheus::Registry>()) {}
+  struct Histogram {
+    std::array<uint64_t, kBuckets.size()> buckets{};  // cumulative: each counts samples <= its bound
+    uint64_t count = 0;
+    double sum = 0;
+  };
 
-  ServerMetrics(const std::string& prefix, std::shared_ptr<prometheus::Registry> registry)
-      : in_flight(prometheus::BuildGauge()
-                      .Name(prefix + "_http_requests_in_flight")
-                      .Help("Current number of HTTP requests being served by handlers.")
-                      .Register(*registry)
-                      .Add({})),
-        auth_failures(prometheus::BuildCounter()
-                          .Name(prefix + "_http_auth_failures_total")
-                          .Help("Total number of HTTP requests rejected for missing or wrong basic auth credentials.")
-                          .Register(*registry)
-                          .Add({})),
-        tls_handshake_errors(prometheus::BuildCounter()
-                                 .Name(prefix + "_http_tls_handshake_errors_total")
-                                 .Help("Total number of failed TLS handshakes.")
-                                 .Register(*registry)
-                                 .Add({})),
-        reload_success(ReloadFamily(prefix, *registry).Add({{"result", "success"}})),
-        reload_failure(ReloadFamily(prefix, *registry).Add({{"result", "failure"}})),
-        connections_rejected(
-            prometheus::BuildCounter()
-                .Name(prefix + "_http_connections_rejected_total")
-                .Help("Total number of connections closed at once because max_connections was reached.")
-                .Register(*registry)
-                .Add({})),
-        requests_(prometheus::BuildCounter()
-                      .Name(prefix + "_http_requests_total")
-                      .Help("Total number of HTTP requests by handler and status code.")
-                      .Register(*registry)),
-        durations_(prometheus::BuildHistogram()
-                       .Name(prefix + "_http_request_duration_seconds")
-                       .Help("Time from a complete HTTP request until its response is ready to be written.")
-                       .Register(*registry)),
-        bad_requests_(prometheus::BuildCounter()
-                          .Name(prefix + "_http_bad_requests_total")
-                          .Help("Total number of connections closed for a malformed, oversized or too slow request.")
-                          .Register(*registry)),
-        registry_(std::move(registry)) {
+  explicit ServerMetrics(const std::string& prefix) : prefix_(prefix) {
     for (const char* reason : {"malformed", "header_too_large", "body_too_large", "read_timeout"}) {
-      bad_requests_.Add({{"reason", reason}});
+      bad_requests_[reason] = 0;
     }
   }
 
-  // Registering the same name twice returns the same family (the registry merges by default).
-  static prometheus::Family<prometheus::Counter>& ReloadFamily(const std::string& prefix,
-                                                               prometheus::Registry& registry) {
-    return prometheus::BuildCounter()
-        .Name(prefix + "_web_config_reloads_total")
-        .Help("Total number of web config reloads after a change of the file, by result.")
-        .Register(registry);
-  }
-
-  prometheus::Family<prometheus::Counter>& requests_;
-  prometheus::Family<prometheus::Histogram>& durations_;
-  prometheus::Family<prometheus::Counter>& bad_requests_;
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, int>, prometheus::Counter*> counters_;  // GUARDED_BY(mu_)
-  std::map<std::string, prometheus::Histogram*> histograms_;              // GUARDED_BY(mu_)
+  const std::string prefix_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
+  std::map<std::string, Histogram> durations_;               // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t> bad_requests_;             // GUARDED_BY(mu_)
 };
 
 // --------------------------------------------------------------------------------------------------------

@@ -30,13 +30,14 @@ std::string Paths::Join(std::string_view root, std::string_view relative) {
   return out;
 }
 
-// Bounds the files kept open; procfs paths come from our own collectors, so this is never reached in practice.
-constexpr size_t kMaxOpenFiles = 64;
+// Bounds the descriptors kept open (a few per CPU and disk on large hosts); later files are opened per read.
+constexpr size_t kMaxOpenFiles = 256;
 
-DiskFileReader::DiskFileReader(size_t max_bytes, std::string keep_open_root) : max_bytes_(max_bytes) {
-  if (!keep_open_root.empty()) {
-    while (keep_open_root.size() > 1 && keep_open_root.back() == '/') keep_open_root.pop_back();
-    keep_open_prefix_ = keep_open_root == "/" ? "/" : keep_open_root + "/";
+DiskFileReader::DiskFileReader(size_t max_bytes, std::vector<std::string> keep_open_roots) : max_bytes_(max_bytes) {
+  for (std::string& root : keep_open_roots) {
+    if (root.empty()) continue;
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    keep_open_prefixes_.push_back(root == "/" ? "/" : root + "/");
   }
 }
 
@@ -55,12 +56,15 @@ size_t DiskFileReader::OpenFiles() const {
 }
 
 bool DiskFileReader::KeepOpen(const std::string& path) const {
-  if (keep_open_prefix_.empty() || path.compare(0, keep_open_prefix_.size(), keep_open_prefix_) != 0) return false;
-  std::string_view rest = std::string_view(path).substr(keep_open_prefix_.size());
-  std::string_view first = rest.substr(0, rest.find('/'));
-  if (first == "thread-self") return false;
-  bool pid = !first.empty() && std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; });
-  return !pid || first == "1";
+  for (const std::string& prefix : keep_open_prefixes_) {
+    if (path.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string_view rest = std::string_view(path).substr(prefix.size());
+    std::string_view first = rest.substr(0, rest.find('/'));
+    if (first == "thread-self") return false;
+    bool pid = !first.empty() && std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !pid || first == "1";
+  }
+  return false;
 }
 
 // Reads from offset 0 to EOF straight into the string. /proc and /sys report size 0, so read until EOF

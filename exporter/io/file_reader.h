@@ -40,14 +40,15 @@ class FileReader {
   virtual Result<std::string> ReadLink(const std::string& path) const = 0;
 };
 
-// Reads the real file system. Files under `keep_open_root` (the procfs root) stay open between reads and
-// are read again from offset 0: a procfs file regenerates its text on every read from the start, so this
-// returns what a fresh open would, without the path walk and file setup of open(2) and close(2) on every
-// scrape. Per-process files other than /proc/1 and /proc/self are not kept (PIDs are reused); a kept file
-// that fails to read is reopened once.
+// Reads the real file system. Files under `keep_open_roots` (the procfs and sysfs roots) stay open between
+// reads and are read again from offset 0: procfs and sysfs files regenerate their text on every read from
+// the start, so this returns what a fresh open would, without the path walk and file setup of open(2) and
+// close(2) on every scrape. Per-process files other than /proc/1 and /proc/self are not kept (PIDs are
+// reused). A kept file that fails to read (its device or CPU was removed: ENODEV) is reopened once. Not
+// for ordinary files, which are replaced by rename (udev data).
 class DiskFileReader : public FileReader {
  public:
-  explicit DiskFileReader(size_t max_bytes = 16 << 20, std::string keep_open_root = "");
+  explicit DiskFileReader(size_t max_bytes = 16 << 20, std::vector<std::string> keep_open_roots = {});
   ~DiskFileReader() override;
   DiskFileReader(const DiskFileReader&) = delete;
   DiskFileReader& operator=(const DiskFileReader&) = delete;
@@ -70,7 +71,7 @@ class DiskFileReader : public FileReader {
   Result<std::string> ReadFd(int fd, const std::string& path, size_t size_hint) const;
 
   size_t max_bytes_;
-  std::string keep_open_prefix_;  // keep_open_root + "/", or empty
+  std::vector<std::string> keep_open_prefixes_;  // each root + "/"
   mutable std::mutex mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<OpenFile>> open_;  // guarded by mu_
 };

@@ -19,7 +19,7 @@ long long Rchar(const std::string& io) {
 }
 
 TEST(DiskFileReaderTest, KeptProcFileIsRegeneratedOnEveryRead) {
-  DiskFileReader reader(16 << 20, "/proc");
+  DiskFileReader reader(16 << 20, {"/proc"});
   auto first = reader.Read("/proc/self/io");
   ASSERT_TRUE(first) << first.error().message;
   EXPECT_EQ(reader.OpenFiles(), 1u);
@@ -30,11 +30,21 @@ TEST(DiskFileReaderTest, KeptProcFileIsRegeneratedOnEveryRead) {
 }
 
 TEST(DiskFileReaderTest, PerProcessFilesOfOtherPidsAreNotKept) {
-  DiskFileReader reader(16 << 20, "/proc/");
+  DiskFileReader reader(16 << 20, {"/proc/"});
   ASSERT_TRUE(reader.Read("/proc/" + std::to_string(getpid()) + "/stat"));
   ASSERT_TRUE(reader.Read("/proc/thread-self/stat"));
   EXPECT_EQ(reader.OpenFiles(), 0u);
   ASSERT_TRUE(reader.Read("/proc/loadavg"));
+  EXPECT_EQ(reader.OpenFiles(), 1u);
+}
+
+TEST(DiskFileReaderTest, SysfsFilesAreKeptUnderTheirRoot) {
+  DiskFileReader reader(16 << 20, {"/proc", "/sys"});
+  auto first = reader.Read("/sys/devices/system/cpu/online");
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = reader.Read("/sys/devices/system/cpu/online");
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(*first, *second);
   EXPECT_EQ(reader.OpenFiles(), 1u);
 }
 
@@ -45,7 +55,7 @@ TEST(DiskFileReaderTest, WithoutRootNothingIsKept) {
 }
 
 TEST(DiskFileReaderTest, MissingFileIsNotFoundAndNotKept) {
-  DiskFileReader reader(16 << 20, "/proc");
+  DiskFileReader reader(16 << 20, {"/proc"});
   auto text = reader.Read("/proc/no-such-file");
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().kind, ErrorKind::kNotFound);
@@ -61,7 +71,7 @@ TEST(DiskFileReaderTest, SizeLimitIsExactAndReadsLargeFilesWhole) {
   std::ofstream((dir / "big").string()) << big;
   std::ofstream((dir / "limit").string()) << std::string(100, 'z');
 
-  DiskFileReader reader(100000, dir.string());  // kept open: the second read starts from the size hint
+  DiskFileReader reader(100000, {dir.string()});  // kept open: the second read starts from the size hint
   for (int i = 0; i < 2; ++i) {
     auto text = reader.Read((dir / "big").string());
     ASSERT_TRUE(text) << text.error().message;
