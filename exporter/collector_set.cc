@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -52,9 +53,16 @@ struct Outcome {
 
 // One scrape waiting for some collectors; `remaining` counts the runs it still needs. Shared, so a worker can
 // notify it after releasing the lock (the scrape may have given up and returned by then).
+struct Slot;
 struct Waiter {
-  std::condition_variable cv;
+  std::condition_variable cv;  // synchronous scrapes wait here
   size_t remaining = 0;
+  std::vector<std::pair<Slot*, uint64_t>> tickets;
+  CollectorSet::Clock::time_point start;
+  // Asynchronous scrapes: `done` runs once, from the worker that finishes the last run or from the
+  // deadline callback, whichever comes first.
+  std::function<void(CollectorSet::Scrape)> done;
+  bool finished = false;  // guarded by State::mu
 };
 
 struct Slot {
@@ -114,13 +122,62 @@ struct CollectorSet::State {
     int wanted = WantedWorkers(now);
     while (workers < wanted && workers < static_cast<int>(slots.size()) + base_workers) {
       ++workers;
-      std::thread([self] { self->Work(); }).detach();
+      std::thread([self] { self->Work(self); }).detach();
     }
   }
 
-  void Work() {
+  // Asks for a run of each selected collector for `waiter`; returns how many runs were queued.
+  // REQUIRES: mu held.
+  size_t Register(const std::shared_ptr<Waiter>& waiter, const std::set<std::string>* only) {
+    size_t queued = 0;
+    for (const auto& slot : slots) {
+      if (only != nullptr && only->count(slot->name) == 0) continue;
+      uint64_t ticket = ++slot->requested;
+      waiter->tickets.emplace_back(slot.get(), ticket);
+      // A run that already missed an earlier scrape's deadline is stuck: report it at once rather than make
+      // every scrape wait out its full deadline (a fresh run is still requested for when it returns).
+      if (slot->running && slot->run_missed_deadline) continue;
+      slot->waiters.emplace_back(waiter, ticket);
+      ++waiter->remaining;
+      if (!slot->running && !slot->queued) {
+        slot->queued = true;
+        queue.push_back(slot.get());
+        ++queued;
+      }
+    }
+    return queued;
+  }
+
+  // One worker per queued run at most: with the default single base worker, one wake-up per scrape.
+  // REQUIRES: mu held.
+  void WakeWorkers(size_t queued) {
+    for (int i = 0; i < std::min<int>(static_cast<int>(queued), workers); ++i) work_cv.notify_one();
+  }
+
+  // The scrape's families as they stand: runs not finished yet report success 0 and are logged in `late`.
+  // REQUIRES: mu held.
+  CollectorSet::Scrape BuildScrape(const std::shared_ptr<Waiter>& waiter, std::vector<std::string>& late);
+
+  // Completes an asynchronous scrape (once; later calls do nothing).
+  static void Finish(const std::shared_ptr<State>& self, const std::shared_ptr<Waiter>& waiter);
+
+  // Every stuck_after until the scrape is done: gives a collector that got stuck a thread of its own, so
+  // the collectors queued behind it still make the deadline.
+  static void Watch(const std::shared_ptr<State>& self, const std::shared_ptr<Waiter>& waiter,
+                    const CollectorSet::Schedule& schedule) {
+    Clock::time_point now = Clock::now();
+    {
+      std::lock_guard lock(self->mu);
+      if (waiter->finished) return;
+      self->SpawnWorkersIfNeeded(self, now);
+    }
+    schedule(now + self->stuck_after, [self, waiter, schedule] { Watch(self, waiter, schedule); });
+  }
+
+  void Work(const std::shared_ptr<State>& self) {
     std::unique_lock lock(mu);
     std::vector<std::shared_ptr<Waiter>> wake;
+    std::vector<std::shared_ptr<Waiter>> finish;
     while (true) {
       work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
       if (stopping) break;
@@ -145,14 +202,16 @@ struct CollectorSet::State {
           ++it;
           continue;
         }
-        if (--it->first->remaining == 0) wake.push_back(it->first);
+        if (--it->first->remaining == 0) (it->first->done ? finish : wake).push_back(it->first);
         it = waiters.erase(it);
       }
-      if (!wake.empty()) {
+      if (!wake.empty() || !finish.empty()) {
         // Notified without the lock, so the scrape does not wake only to block on it.
         lock.unlock();
         for (const auto& waiter : wake) waiter->cv.notify_one();
+        for (const auto& waiter : finish) Finish(self, waiter);
         wake.clear();
+        finish.clear();
         lock.lock();
       }
       if (slot->requested > slot->completed && !slot->queued) {  // asked for again while it ran
@@ -221,53 +280,19 @@ std::vector<std::string> CollectorSet::Names() const {
   return names;
 }
 
-CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std::set<std::string>* only) const {
-  auto start = Clock::now();
-  State& st = *state_;
-  auto waiter_ptr = std::make_shared<Waiter>();
-  Waiter& waiter = *waiter_ptr;
-  size_t queued = 0;
-  std::vector<std::pair<Slot*, uint64_t>> tickets;
-  std::unique_lock lock(st.mu);
-  for (const auto& slot : st.slots) {
-    if (only != nullptr && only->count(slot->name) == 0) continue;
-    uint64_t ticket = ++slot->requested;
-    tickets.emplace_back(slot.get(), ticket);
-    // A run that already missed an earlier scrape's deadline is stuck: report it at once rather than make
-    // every scrape wait out its full deadline (a fresh run is still requested for when it returns).
-    if (slot->running && slot->run_missed_deadline) continue;
-    slot->waiters.emplace_back(waiter_ptr, ticket);
-    ++waiter.remaining;
-    if (!slot->running && !slot->queued) {
-      slot->queued = true;
-      st.queue.push_back(slot.get());
-      ++queued;
-    }
-  }
-  st.SpawnWorkersIfNeeded(state_, start);
-  // One worker per queued run at most: with the default single base worker, one wake-up per scrape.
-  for (int i = 0; i < std::min<int>(static_cast<int>(queued), st.workers); ++i) st.work_cv.notify_one();
-  // Wake every stuck_after to give a collector that got stuck during this scrape a thread of its own, so
-  // the collectors queued behind it still make the deadline.
-  while (waiter.remaining > 0) {
-    auto now = Clock::now();
-    if (now >= deadline) break;
-    waiter.cv.wait_until(lock, std::min(deadline, now + st.stuck_after), [&] { return waiter.remaining == 0; });
-    st.SpawnWorkersIfNeeded(state_, Clock::now());
-  }
-
+CollectorSet::Scrape CollectorSet::State::BuildScrape(const std::shared_ptr<Waiter>& waiter,
+                                                      std::vector<std::string>& late) {
   auto duration = Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
   auto success = Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
   Scrape scrape;
-  std::vector<std::string> late;
-  double waited = std::chrono::duration<double>(Clock::now() - start).count();
-  for (auto [slot, ticket] : tickets) {
+  double waited = std::chrono::duration<double>(Clock::now() - waiter->start).count();
+  for (auto [slot, ticket] : waiter->tickets) {
     Labels labels{{"collector", slot->name}};
     if (slot->completed < ticket) {
       // Late: stop waiting for it; the run goes on and serves a later scrape.
       ++slot->timeouts;
       if (slot->running) slot->run_missed_deadline = true;
-      std::erase_if(slot->waiters, [&](const auto& w) { return w.first == waiter_ptr; });
+      std::erase_if(slot->waiters, [&](const auto& w) { return w.first == waiter; });
       late.push_back(slot->name);
       AddSample(duration, waited, labels);
       AddSample(success, 0, std::move(labels));
@@ -277,17 +302,75 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
     AddSample(success, slot->last.success ? 1 : 0, std::move(labels));
     if (slot->last.success && slot->last.families) scrape.parts.push_back(slot->last.families);
   }
-  lock.unlock();
-  for (const auto& name : late) {
-    spdlog::warn("collector failed collector={} result=timeout err={}", name,
-                 LogQuote("collector did not finish before the scrape deadline; reporting success 0"));
-  }
   std::vector<MetricFamily> own;
   own.push_back(std::move(duration));
   own.push_back(std::move(success));
   Canonicalize(own);
   scrape.parts.push_back(std::make_shared<const std::vector<MetricFamily>>(std::move(own)));
   return scrape;
+}
+
+static void LogLate(const std::vector<std::string>& late) {
+  for (const auto& name : late) {
+    spdlog::warn("collector failed collector={} result=timeout err={}", name,
+                 LogQuote("collector did not finish before the scrape deadline; reporting success 0"));
+  }
+}
+
+void CollectorSet::State::Finish(const std::shared_ptr<State>& self, const std::shared_ptr<Waiter>& waiter) {
+  std::vector<std::string> late;
+  Scrape scrape;
+  {
+    std::lock_guard lock(self->mu);
+    if (waiter->finished) return;
+    waiter->finished = true;
+    scrape = self->BuildScrape(waiter, late);
+  }
+  LogLate(late);
+  auto done = std::move(waiter->done);
+  done(std::move(scrape));
+}
+
+CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std::set<std::string>* only) const {
+  State& st = *state_;
+  auto waiter = std::make_shared<Waiter>();
+  waiter->start = Clock::now();
+  std::unique_lock lock(st.mu);
+  size_t queued = st.Register(waiter, only);
+  st.SpawnWorkersIfNeeded(state_, waiter->start);
+  st.WakeWorkers(queued);
+  // Wake every stuck_after to give a collector that got stuck during this scrape a thread of its own, so
+  // the collectors queued behind it still make the deadline.
+  while (waiter->remaining > 0) {
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    waiter->cv.wait_until(lock, std::min(deadline, now + st.stuck_after), [&] { return waiter->remaining == 0; });
+    st.SpawnWorkersIfNeeded(state_, Clock::now());
+  }
+  std::vector<std::string> late;
+  Scrape scrape = st.BuildScrape(waiter, late);
+  lock.unlock();
+  LogLate(late);
+  return scrape;
+}
+
+void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::string>* only,
+                                const Schedule& schedule, std::function<void(Scrape)> done) const {
+  auto waiter = std::make_shared<Waiter>();
+  waiter->start = Clock::now();
+  waiter->done = std::move(done);
+  bool ready = false;
+  {
+    std::lock_guard lock(state_->mu);
+    size_t queued = state_->Register(waiter, only);
+    state_->SpawnWorkersIfNeeded(state_, waiter->start);
+    state_->WakeWorkers(queued);
+    ready = waiter->remaining == 0;
+  }
+  if (ready) return State::Finish(state_, waiter);  // nothing to wait for (all stuck, or none selected)
+  schedule(deadline, [state = state_, waiter] { State::Finish(state, waiter); });
+  schedule(waiter->start + state_->stuck_after,
+           [state = state_, waiter, schedule] { State::Watch(state, waiter, schedule); });
 }
 
 std::vector<const MetricFamily*> CollectorSet::Scrape::Ordered() const {

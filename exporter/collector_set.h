@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -40,6 +41,15 @@ class CollectorSet {
   // node_scrape_collector_duration_seconds and node_scrape_collector_success.
   // REQUIRES: every name in `only` is one of Names().
   Scrape Collect(Clock::time_point deadline, const std::set<std::string>* only = nullptr) const;
+
+  // Runs `fn` at (or after) a time point, on some other thread; may drop calls once the answer is sent.
+  using Schedule = std::function<void(Clock::time_point, std::function<void()>)>;
+
+  // Like Collect, without blocking: `done` gets the scrape once, on the worker that finishes the last run,
+  // or from `schedule` at the deadline, or here when there is nothing to wait for. `schedule` also checks
+  // for stuck collectors every stuck_after while the scrape is pending.
+  void CollectAsync(Clock::time_point deadline, const std::set<std::string>* only, const Schedule& schedule,
+                    std::function<void(Scrape)> done) const;
 
   // topdog_exporter_collector_timeouts_total{collector}, topdog_exporter_collector_runs_total{collector,result}
   // and topdog_exporter_collector_workers (threads in the pool).

@@ -1,10 +1,13 @@
 #include "exporter/exporter_app.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 
 #include "common/exposition/text_writer.h"
+#include "common/logging.h"
 #include "exporter/collectors/registry.h"
 #include "exporter/self_metrics.h"
 
@@ -47,40 +50,41 @@ CollectorSet::Clock::time_point ExporterApp::Deadline(CollectorSet::Clock::time_
   return now + budget;
 }
 
-http::Response ExporterApp::HandleMetrics(const http::Request& request) const {
-  auto start = request.received;  // the scraper's clock started when it sent the request, not when we got to it
-  http::Response response;
+tl::expected<ExporterApp::Plan, http::Response> ExporterApp::PlanScrape(const http::Request& request) const {
+  auto bad = [](std::string body) {
+    http::Response response;
+    response.status = 400;
+    response.body = std::move(body);
+    return tl::unexpected(std::move(response));
+  };
+  Plan plan;
   // Filtering as node_exporter: ?collect[]=cpu&collect[]=meminfo or ?exclude[]=... (not both).
   std::vector<std::string> collect = request.QueryValues("collect[]");
   std::vector<std::string> exclude = request.QueryValues("exclude[]");
-  std::set<std::string> only;
-  const std::set<std::string>* filter = nullptr;
   if (!collect.empty() || !exclude.empty()) {
     if (!collect.empty() && !exclude.empty()) {
-      response.status = 400;
-      response.body = "Couldn't create filtered metrics handler: collect[] and exclude[] are mutually exclusive\n";
-      return response;
+      return bad("Couldn't create filtered metrics handler: collect[] and exclude[] are mutually exclusive\n");
     }
     for (const auto& name : collect.empty() ? exclude : collect) {
       if (config_.enabled_collectors.count(name) == 0) {
-        response.status = 400;
-        response.body = "Couldn't create filtered metrics handler: unknown or disabled collector: " + name + "\n";
-        return response;
+        return bad("Couldn't create filtered metrics handler: unknown or disabled collector: " + name + "\n");
       }
     }
     if (!collect.empty()) {
-      only.insert(collect.begin(), collect.end());
+      plan.only.insert(collect.begin(), collect.end());
     } else {
-      only = config_.enabled_collectors;
-      for (const auto& name : exclude) only.erase(name);
+      plan.only = config_.enabled_collectors;
+      for (const auto& name : exclude) plan.only.erase(name);
     }
-    filter = &only;
+    plan.filtered = true;
   }
-
-  auto deadline = Deadline(start, request.Header("x-prometheus-scrape-timeout-seconds"),
+  // The scraper's clock started when it sent the request, not when we got to it.
+  plan.deadline = Deadline(request.received, request.Header("x-prometheus-scrape-timeout-seconds"),
                            config_.default_scrape_timeout, config_.scrape_timeout_offset);
-  CollectorSet::Scrape scrape = collectors_->Collect(deadline, filter);
+  return plan;
+}
 
+http::Response ExporterApp::Render(CollectorSet::Scrape scrape, const http::Request& request) const {
   std::vector<prometheus::MetricFamily> own;
   own.push_back(BuildInfo());
   if (!config_.disable_exporter_metrics) {
@@ -92,6 +96,7 @@ http::Response ExporterApp::HandleMetrics(const http::Request& request) const {
   }
   scrape.parts.push_back(std::make_shared<const std::vector<prometheus::MetricFamily>>(std::move(own)));
 
+  http::Response response;
   auto format = exposition::NegotiateFormat(request.Header("accept"));
   response.content_type = std::string(exposition::ContentType(format));
   response.body.reserve(64 * 1024);
@@ -100,6 +105,37 @@ http::Response ExporterApp::HandleMetrics(const http::Request& request) const {
   }
   if (format == exposition::Format::kOpenMetrics100) exposition::FinishOpenMetrics(response.body);
   return response;
+}
+
+http::Response ExporterApp::HandleMetrics(const http::Request& request) const {
+  auto plan = PlanScrape(request);
+  if (!plan) return std::move(plan.error());
+  return Render(collectors_->Collect(plan->deadline, plan->filtered ? &plan->only : nullptr), request);
+}
+
+void ExporterApp::HandleMetricsAsync(const http::Request& request, http::Responder responder) const {
+  auto plan = PlanScrape(request);
+  if (!plan) return responder.Respond(std::move(plan.error()));
+  // Render needs the request's Accept header after this call returns: keep what it reads.
+  http::Request kept;
+  kept.headers["accept"] = request.Header("accept");
+  collectors_->CollectAsync(
+      plan->deadline, plan->filtered ? &plan->only : nullptr,
+      [responder](CollectorSet::Clock::time_point when, std::function<void()> fn) {
+        responder.At(when, std::move(fn));
+      },
+      [this, responder, kept = std::move(kept)](CollectorSet::Scrape scrape) {
+        // Runs on a collector thread or an I/O thread, where an exception would end the process.
+        try {
+          responder.Respond(Render(std::move(scrape), kept));
+        } catch (const std::exception& e) {
+          spdlog::error("rendering a scrape failed err={}", LogQuote(e.what()));
+          http::Response response;
+          response.status = 500;
+          response.body = "Internal Server Error\n";
+          responder.Respond(std::move(response));
+        }
+      });
 }
 
 }  // namespace topdog::exporter

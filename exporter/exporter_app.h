@@ -1,6 +1,6 @@
 // ExporterApp wires the enabled collectors to the /metrics handler: request filtering (collect[]/exclude[]),
 // the per-scrape deadline from X-Prometheus-Scrape-Timeout-Seconds, format negotiation and the exporter's own
-// metrics. HandleMetrics is thread-safe (scrapes run concurrently on the server's handler threads).
+// metrics. Thread-safe: scrapes run concurrently.
 #pragma once
 
 #include <chrono>
@@ -35,7 +35,11 @@ class ExporterApp {
   static Result<std::unique_ptr<ExporterApp>> Create(ExporterConfig config, const FileReader& reader,
                                                      const System& system);
 
+  // Answers a scrape, blocking until the collectors are done or the deadline passes.
   http::Response HandleMetrics(const http::Request& request) const;
+  // The same without blocking, for the server's asynchronous routes: the collector thread that finishes
+  // last renders the page (or the deadline timer does), so a scrape costs no hand-off to a handler thread.
+  void HandleMetricsAsync(const http::Request& request, http::Responder responder) const;
 
   // Adds the HTTP server's own metrics to scrapes (unless exporter metrics are disabled).
   void SetServerMetrics(std::function<std::vector<prometheus::MetricFamily>()> server_metrics) {
@@ -48,6 +52,15 @@ class ExporterApp {
                                                   std::chrono::milliseconds offset);
 
  private:
+  // The scrape's collector filter and deadline, or an error response (400) for bad collect[]/exclude[].
+  struct Plan {
+    std::set<std::string> only;
+    bool filtered = false;
+    CollectorSet::Clock::time_point deadline;
+  };
+  tl::expected<Plan, http::Response> PlanScrape(const http::Request& request) const;
+  http::Response Render(CollectorSet::Scrape scrape, const http::Request& request) const;
+
   ExporterApp(ExporterConfig config, std::unique_ptr<CollectorSet> collectors)
       : config_(std::move(config)), collectors_(std::move(collectors)) {}
 

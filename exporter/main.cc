@@ -200,9 +200,12 @@ int main(int argc, char** argv) {
   server_options.web_config_file = web_config_file;
   server_options.max_requests_in_flight = max_requests;
   server_options.metrics_prefix = "topdog_exporter";
+  server_options.handler_threads = 2;  // only basic auth checks run there: scrapes answer from the collector thread
   const topdog::exporter::ExporterApp* handler = exporter->get();
-  std::map<std::string, topdog::http::Handler> routes{
-      {telemetry_path, [handler](const topdog::http::Request& r) { return handler->HandleMetrics(r); }}};
+  std::map<std::string, topdog::http::AsyncHandler> routes{
+      {telemetry_path, [handler](const topdog::http::Request& r, topdog::http::Responder responder) {
+         handler->HandleMetricsAsync(r, std::move(responder));
+       }}};
 
   // Scrapes may start before Start() returns, so the server is published through an atomic.
   static std::atomic<topdog::http::Server*> server_ptr{nullptr};
@@ -210,7 +213,7 @@ int main(int argc, char** argv) {
     topdog::http::Server* s = server_ptr.load();
     return s != nullptr ? s->Metrics() : std::vector<prometheus::MetricFamily>{};
   });
-  auto server = topdog::http::Server::Start(server_options, std::move(routes));
+  auto server = topdog::http::Server::Start(server_options, {}, std::move(routes));
   if (!server) return Fail(server.error().message);
   server_ptr.store(server->get());
   int signal_number = 0;

@@ -19,10 +19,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <tuple>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -395,12 +397,79 @@ class ServerImpl;
 template <bool kTls>
 class Session;
 
+}  // namespace
+
+// Finalizes a response and posts its write to the connection's strand, running `on_strand` (if any) there
+// first.
+using Done = std::function<void(Response, std::function<void()> on_strand)>;
+
+// What asynchronous responses share with the server: whether it still runs, and the responses in progress,
+// so Stop() can drop what they hold of connections before the io_context goes away.
+struct Lifeline {
+  std::shared_mutex mu;  // Respond/At hold it shared while they use the server; Stop() exclusively
+  bool alive = true;     // GUARDED_BY(mu)
+  std::mutex states_mu;
+  std::unordered_set<Responder::State*> states;  // GUARDED_BY(states_mu)
+};
+
+struct Responder::State {
+  State(std::shared_ptr<Lifeline> l, net::any_io_executor e, Done d, std::function<void()> f)
+      : lifeline(std::move(l)), executor(std::move(e)), done(std::move(d)), finished(std::move(f)) {
+    std::lock_guard lock(lifeline->states_mu);
+    lifeline->states.insert(this);
+  }
+  ~State() {
+    std::lock_guard lock(lifeline->states_mu);
+    lifeline->states.erase(this);
+  }
+
+  const std::shared_ptr<Lifeline> lifeline;
+  // Reset by Stop() under the exclusive lock.
+  net::any_io_executor executor;            // the connection's strand
+  Done done;
+  std::function<void()> finished;           // in-flight accounting
+  std::atomic<bool> responded{false};
+  std::vector<std::weak_ptr<net::steady_timer>> timers;  // touched on `executor` only
+};
+
+void Responder::Respond(Response response) const {
+  if (state_->responded.exchange(true)) return;
+  std::shared_lock lock(state_->lifeline->mu);
+  if (!state_->lifeline->alive) return;
+  state_->finished();
+  // One post for the write and the timer cancellation: one wake-up of the I/O thread.
+  state_->done(std::move(response), [state = state_] {
+    for (auto& weak : state->timers) {
+      if (auto timer = weak.lock()) timer->cancel();
+    }
+    state->timers.clear();
+  });
+}
+
+void Responder::At(std::chrono::steady_clock::time_point when, std::function<void()> fn) const {
+  std::shared_lock lock(state_->lifeline->mu);
+  if (!state_->lifeline->alive || state_->responded) return;
+  // Timers are created and cancelled on the connection's strand; each owns itself through its pending wait.
+  net::post(state_->executor, [state = state_, when, fn = std::move(fn)]() mutable {
+    std::shared_lock lock(state->lifeline->mu);
+    if (!state->lifeline->alive || state->responded) return;
+    auto timer = std::make_shared<net::steady_timer>(state->executor, when);
+    state->timers.push_back(timer);
+    timer->async_wait([timer, state, fn = std::move(fn)](beast::error_code ec) {
+      if (!ec && !state->responded) fn();
+    });
+  });
+}
+
+namespace {
+
 // --------------------------------------------------------------------------------------------------------
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(ServerOptions options, std::map<std::string, Handler> routes)
-      : options_(std::move(options)), routes_(std::move(routes)) {}
+  ServerImpl(ServerOptions options, std::map<std::string, Handler> routes,
+             std::map<std::string, AsyncHandler> async_routes)
+      : options_(std::move(options)), routes_(std::move(routes)), async_routes_(std::move(async_routes)) {}
 
   ~ServerImpl() override { Stop(); }
 
@@ -418,8 +487,9 @@ class ServerImpl final : public Server {
   std::string HandlerLabel(const std::string& path) const;
   // Answers `request`: `done` is called once, inline (cheap built-in answers) or on a handler thread, unless
   // still_open() says the connection is gone by then.
+  // Asynchronous routes answer on the connection's strand `executor`.
   void Handle(Request request, std::shared_ptr<const WebState> web, std::function<bool()> still_open,
-              std::function<void(Response)> done);
+              Done done, net::any_io_executor executor);
   // Turns a Response into the HTTP message (headers, gzip, HEAD, keep-alive).
   std::shared_ptr<HttpResponse> Finalize(Response response, const RequestContext& context, const WebState& web);
   void OnSessionEnd(SessionBase* session) {
@@ -448,6 +518,8 @@ class ServerImpl final : public Server {
 
   const ServerOptions options_;
   const std::map<std::string, Handler> routes_;
+  const std::map<std::string, AsyncHandler> async_routes_;
+  const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
   std::unique_ptr<ServerMetrics> metrics_;
   BasicAuthenticator authenticator_;
   bool tls_ = false;  // decided at start; a reload cannot switch it
@@ -634,11 +706,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto self = this->shared_from_this();
     server_.Handle(
         std::move(request), web, [self] { return !self->closed_.load(); },
-        [self, context, web](Response response) {
-          // Runs on a handler thread for routed requests: gzip happens there too, off the I/O threads.
+        [self, context, web](Response response, std::function<void()> on_strand) {
+          // Runs on a handler or collector thread for routed requests: gzip happens there too, off the I/O
+          // threads.
           auto message = self->server_.Finalize(std::move(response), context, *web);
-          net::post(self->stream_.get_executor(), [self, message, context] { self->Write(message, context); });
-        });
+          net::post(self->stream_.get_executor(), [self, message, context, on_strand = std::move(on_strand)] {
+            if (on_strand) on_strand();
+            self->Write(message, context);
+          });
+        },
+        stream_.get_executor());
   }
 
   void Write(std::shared_ptr<HttpResponse> message, const RequestContext& context) {
@@ -880,7 +957,10 @@ std::shared_ptr<const WebState> ServerImpl::CurrentWebState() {
 
 std::string ServerImpl::HandlerLabel(const std::string& path) const {
   // Unknown paths share one label: a scanner must not create a series per probed URL.
-  if (routes_.count(path) != 0 || path == "/healthz" || path == "/readyz" || path == "/") return path;
+  if (routes_.count(path) != 0 || async_routes_.count(path) != 0 || path == "/healthz" || path == "/readyz" ||
+      path == "/") {
+    return path;
+  }
   return "other";
 }
 
@@ -894,25 +974,62 @@ bool ServerImpl::Authorized(const Request& request, const WebState& web) {
 }
 
 void ServerImpl::Handle(Request request, std::shared_ptr<const WebState> web, std::function<bool()> still_open,
-                        std::function<void(Response)> done) {
+                        Done done, net::any_io_executor executor) {
   bool health = request.path == "/healthz" || request.path == "/readyz";
   if (!health && web->rate_limiter && !web->rate_limiter->Allow(Clock::now())) {
-    return done(TextResponse(429, "Too many requests\n"));
+    return done(TextResponse(429, "Too many requests\n"), nullptr);
   }
   auto route = routes_.find(request.path);
   const Handler* handler = route == routes_.end() ? nullptr : &route->second;
+  auto async_route = async_routes_.find(request.path);
+  const AsyncHandler* async_handler = async_route == async_routes_.end() ? nullptr : &async_route->second;
   bool needs_auth = !health && !web->config.basic_auth_users.empty();
-  if (handler == nullptr && !needs_auth) return done(BuiltIn(request));  // cheap: answer on the I/O thread
-  if (stopping_) return done(TextResponse(503, "Server is shutting down\n"));
+  if (handler == nullptr && async_handler == nullptr && !needs_auth) {
+    return done(BuiltIn(request), nullptr);  // cheap: answer on the I/O thread
+  }
+  if (stopping_) return done(TextResponse(503, "Server is shutting down\n"), nullptr);
 
   // Routed handlers and bcrypt checks run on the pool. The in-flight limit covers both: it bounds the
   // threads and CPU that requests can take, whoever sends them.
   int limit = options_.max_requests_in_flight;
   if (in_flight_.fetch_add(1) >= limit && limit > 0) {
     in_flight_.fetch_sub(1);
-    return done(TextResponse(503, "Too many concurrent requests\n"));
+    return done(TextResponse(503, "Too many concurrent requests\n"), nullptr);
   }
   metrics_->in_flight.Increment();
+
+  if (async_handler != nullptr) {
+    bool get = request.method == "GET" || request.method == "HEAD";
+    auto state = std::make_shared<Responder::State>(lifeline_, std::move(executor), std::move(done), [this] {
+      metrics_->in_flight.Decrement();
+      in_flight_.fetch_sub(1);
+    });
+    Responder responder(state);
+    auto start = [this, async_handler, get, responder](const Request& request) {
+      if (!get) {
+        Response response = TextResponse(405, "Method Not Allowed\n");
+        response.headers.emplace_back("Allow", "GET, HEAD");
+        return responder.Respond(std::move(response));
+      }
+      try {
+        (*async_handler)(request, responder);
+      } catch (const std::exception& e) {
+        spdlog::error("HTTP handler threw path={} err={}", LogQuote(request.path), LogQuote(e.what()));
+        responder.Respond(TextResponse(500, "Internal Server Error\n"));
+      }
+    };
+    if (!needs_auth) return start(request);
+    // bcrypt takes tens of milliseconds: check on the pool, then start the handler there.
+    net::post(*handler_pool_, [this, request = std::move(request), web = std::move(web), responder, start] {
+      if (!Authorized(request, *web)) {
+        Response response = TextResponse(401, "Unauthorized\n");
+        response.headers.emplace_back("WWW-Authenticate", "Basic realm=\"topdog\"");
+        return responder.Respond(std::move(response));
+      }
+      start(request);
+    });
+    return;
+  }
   net::post(*handler_pool_, [this, request = std::move(request), web = std::move(web), handler, needs_auth,
                              still_open = std::move(still_open), done = std::move(done)] {
     Response response;
@@ -941,7 +1058,7 @@ void ServerImpl::Handle(Request request, std::shared_ptr<const WebState> web, st
     }
     metrics_->in_flight.Decrement();
     in_flight_.fetch_sub(1);
-    if (still_open()) done(std::move(response));
+    if (still_open()) done(std::move(response), nullptr);
   });
 }
 
@@ -966,8 +1083,9 @@ Response ServerImpl::LandingPage() const {
                      "</title></head>\n<body>\n<h1>" + title + "</h1>\n<ul>\n";
   std::vector<std::string> paths;
   for (const auto& [path, handler] : routes_) paths.push_back(path);
+  for (const auto& [path, handler] : async_routes_) paths.push_back(path);
   for (const char* builtin : {"/healthz", "/readyz"}) {
-    if (routes_.count(builtin) == 0) paths.emplace_back(builtin);
+    if (routes_.count(builtin) == 0 && async_routes_.count(builtin) == 0) paths.emplace_back(builtin);
   }
   std::sort(paths.begin(), paths.end());
   for (const std::string& path : paths) {
@@ -1038,6 +1156,23 @@ void ServerImpl::Stop() {
   live.clear();
   // Running handlers finish (their answers go to closed connections); then the I/O threads stop.
   if (handler_pool_) handler_pool_->join();
+  {
+    // Asynchronous answers still in progress now do nothing, and let go of their connections while the
+    // io_context that owns them still exists.
+    std::unique_lock lock(lifeline_->mu);
+    lifeline_->alive = false;
+    std::vector<Done> dropped;
+    {
+      std::lock_guard states_lock(lifeline_->states_mu);
+      for (Responder::State* state : lifeline_->states) {
+        dropped.push_back(std::move(state->done));
+        state->done = nullptr;
+        state->finished = nullptr;
+        state->executor = net::any_io_executor();
+      }
+    }
+    dropped.clear();  // may destroy sessions, which take sessions_mu_: outside states_mu
+  }
   io_work_.reset();
   io_->stop();
   for (std::thread& thread : io_threads_) thread.join();
@@ -1051,8 +1186,12 @@ void ServerImpl::Stop() {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, std::map<std::string, Handler> routes) {
-  auto server = std::make_unique<ServerImpl>(std::move(options), std::move(routes));
+Result<std::unique_ptr<Server>> Server::Start(ServerOptions options, std::map<std::string, Handler> routes,
+                                              std::map<std::string, AsyncHandler> async_routes) {
+  for (const auto& [path, handler] : async_routes) {
+    if (routes.count(path) != 0) return MakeError(ErrorKind::kBadData, "route " + LogQuote(path) + " given twice");
+  }
+  auto server = std::make_unique<ServerImpl>(std::move(options), std::move(routes), std::move(async_routes));
   if (auto ok = server->Init(); !ok) return tl::unexpected(ok.error());
   server->Run();
   return std::unique_ptr<Server>(std::move(server));

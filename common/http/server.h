@@ -1,7 +1,8 @@
 // HTTP(S) server for /metrics and health endpoints, shared by topdog-exporter and topdog-advisor.
 // Boost.Beast + OpenSSL 3; TLS and basic auth from a web-config file in node_exporter's exporter-toolkit
 // format; gzip; keep-alive; header/body limits; read timeouts. Handlers may block (a scrape waits for its
-// collectors) without stalling other connections. Thread-safe; Stop() may be called from any thread.
+// collectors) without stalling other connections; asynchronous routes answer from any thread without holding
+// one. Thread-safe; Stop() may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -45,6 +46,27 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// A response in progress for an asynchronous route. Cheap to copy; thread-safe.
+class Responder {
+ public:
+  struct State;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+  // Sends `response` (gzip happens on the calling thread). The first call wins; later calls, and calls after
+  // the server stopped, do nothing.
+  void Respond(Response response) const;
+  // Runs `fn` on an I/O thread at `when`, unless a response has been sent by then: pending calls are
+  // cancelled when it is. For deadlines; arming wakes no thread. Any thread.
+  void At(std::chrono::steady_clock::time_point when, std::function<void()> fn) const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+// A route answered without holding a thread while it waits: called on an I/O thread (or on a handler thread
+// after a basic auth check), it must return at once and answer later, exactly once, through the Responder.
+using AsyncHandler = std::function<void(const Request&, Responder)>;
+
 struct ServerOptions {
   // "host:port" entries, e.g. "127.0.0.1:0", ":9100", "[::1]:9100". Port 0 picks a free port.
   std::vector<std::string> listen_addresses{":9100"};
@@ -76,7 +98,9 @@ class Server {
   // landing page unless given. Basic auth and rate_limit apply to every path except /healthz and /readyz
   // (built in or given), which stay open so that Kubernetes probes, which cannot send credentials, work.
   // Handlers run on the handler pool, may block, and must not call Stop().
-  static Result<std::unique_ptr<Server>> Start(ServerOptions options, std::map<std::string, Handler> routes);
+  // async_routes: exact path -> AsyncHandler (a path is in one map only); auth, limits and metrics as above.
+  static Result<std::unique_ptr<Server>> Start(ServerOptions options, std::map<std::string, Handler> routes,
+                                               std::map<std::string, AsyncHandler> async_routes = {});
   virtual ~Server() = default;
 
   // Bound ports in the order of listen_addresses (useful with port 0).

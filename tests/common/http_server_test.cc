@@ -521,6 +521,136 @@ TEST(HttpServerTest, MaxRequestsInFlightAnswers503) {
   EXPECT_EQ(other.Get("/metrics").result_int(), 200);  // the slot was released before the answer
 }
 
+// An asynchronous route whose responder the test holds: it answers when the test says so, from the test's
+// thread, like a collector thread answering a scrape.
+struct HeldRoute {
+  std::mutex mu;
+  std::vector<Responder> held;  // GUARDED_BY(mu)
+  std::promise<void> arrived;
+  AsyncHandler handler() {
+    return [this](const Request&, Responder responder) {
+      std::lock_guard lock(mu);
+      held.push_back(responder);
+      if (held.size() == 1) arrived.set_value();
+    };
+  }
+  Responder First() {
+    std::lock_guard lock(mu);
+    return held.at(0);
+  }
+};
+
+std::unique_ptr<Server> StartAsyncServer(ServerOptions options, std::map<std::string, AsyncHandler> routes) {
+  auto server = Server::Start(std::move(options), MetricsRoute(), std::move(routes));
+  EXPECT_TRUE(server.has_value()) << server.error().message;
+  return server ? std::move(*server) : nullptr;
+}
+
+Response TextResponse(std::string body) {
+  Response response;
+  response.body = std::move(body);
+  return response;
+}
+
+TEST(HttpServerAsyncTest, AnswerComesFromAnotherThreadWhileTheServerServesOthers) {
+  HeldRoute route;
+  auto server = StartAsyncServer(TestOptions(), {{"/async", route.handler()}});
+  ASSERT_NE(server, nullptr);
+  uint16_t port = server->ListeningPorts().at(0);
+
+  PlainClient waiting(port);
+  ASSERT_FALSE(waiting.SendRaw("GET /async HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"));
+  ASSERT_EQ(route.arrived.get_future().wait_for(kClientTimeout), std::future_status::ready);
+  PlainClient other(port);
+  EXPECT_EQ(other.Get("/metrics").body(), "up 1\n");
+  EXPECT_EQ(MetricValue(server->Metrics(), "test_http_requests_in_flight"), 1);
+
+  Responder responder = route.First();
+  std::thread([responder] { responder.Respond(TextResponse(std::string(4096, 'a'))); }).join();
+  responder.Respond(TextResponse("second answer is ignored\n"));
+  auto [ec, response] = waiting.Read();
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(response[bhttp::field::content_encoding], "gzip");
+  EXPECT_EQ(Gunzip(response.body()), std::string(4096, 'a'));
+  EXPECT_EQ(MetricValue(server->Metrics(), "test_http_requests_in_flight"), 0);
+  EXPECT_EQ(MetricValue(server->Metrics(), "test_http_requests_total", {{"handler", "/async"}, {"code", "200"}}), 1);
+  // The connection is still usable: the next request gets its own responder.
+  ASSERT_FALSE(waiting.SendRaw("GET /async HTTP/1.1\r\nHost: x\r\n\r\n"));
+  while (true) {
+    std::lock_guard lock(route.mu);
+    if (route.held.size() == 2) break;
+  }
+  route.held[1].Respond(TextResponse("again\n"));
+  auto [ec2, again] = waiting.Read();
+  ASSERT_FALSE(ec2) << ec2.message();
+  EXPECT_EQ(again.body(), "again\n");
+}
+
+TEST(HttpServerAsyncTest, AtFiresWhenNoAnswerCameAndIsCancelledByTheAnswer) {
+  std::atomic<int> late_calls{0};
+  std::atomic<int> deadline_calls{0};
+  AsyncHandler handler = [&](const Request& request, Responder responder) {
+    auto now = std::chrono::steady_clock::now();
+    if (request.query == "answer=now") {
+      responder.At(now + std::chrono::milliseconds(30), [&late_calls] { ++late_calls; });
+      responder.Respond(TextResponse("at once\n"));
+    } else {
+      // A deadline: the timer answers for the handler.
+      responder.At(now + std::chrono::milliseconds(30), [responder, &deadline_calls] {
+        ++deadline_calls;
+        responder.Respond(TextResponse("deadline\n"));
+      });
+    }
+  };
+  auto server = StartAsyncServer(TestOptions(), {{"/async", handler}});
+  ASSERT_NE(server, nullptr);
+  PlainClient client(server->ListeningPorts().at(0));
+  EXPECT_EQ(client.Get("/async").body(), "deadline\n");
+  EXPECT_EQ(deadline_calls.load(), 1);
+  EXPECT_EQ(client.Get("/async?answer=now").body(), "at once\n");
+  // The cancelled timer would have fired by now; the deadline request below proves timers still run.
+  EXPECT_EQ(client.Get("/async").body(), "deadline\n");
+  EXPECT_EQ(late_calls.load(), 0);
+}
+
+TEST(HttpServerAsyncTest, MethodAndAuthChecksApplyToAsyncRoutes) {
+  TempDir dir;
+  std::string config =
+      dir.Write("web.yml", "basic_auth_users:\n  alice: '" + FixtureHash("alice.htpasswd") + "'\n");
+  ServerOptions options = TestOptions();
+  options.web_config_file = config;
+  AsyncHandler handler = [](const Request&, Responder responder) { responder.Respond(TextResponse("secret\n")); };
+  auto server = StartAsyncServer(options, {{"/async", handler}});
+  ASSERT_NE(server, nullptr);
+  PlainClient client(server->ListeningPorts().at(0));
+  EXPECT_EQ(client.Get("/async").result_int(), 401);
+  std::map<std::string, std::string> auth = {{"Authorization", "Basic " + Base64("alice:alice-secret-1")}};
+  EXPECT_EQ(client.Get("/async", auth).body(), "secret\n");
+  EXPECT_EQ(client.Get("/async", auth, bhttp::verb::post).result_int(), 405);
+}
+
+TEST(HttpServerAsyncTest, AnswerAfterStopDoesNothing) {
+  HeldRoute route;
+  auto server = StartAsyncServer(TestOptions(), {{"/async", route.handler()}});
+  ASSERT_NE(server, nullptr);
+  PlainClient client(server->ListeningPorts().at(0));
+  ASSERT_FALSE(client.SendRaw("GET /async HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_EQ(route.arrived.get_future().wait_for(kClientTimeout), std::future_status::ready);
+  server->Stop();
+  server.reset();
+  // The responder outlives the server (a collector thread still running): answering must be harmless.
+  route.First().Respond(TextResponse("too late\n"));
+  route.First().At(std::chrono::steady_clock::now(), [] { ADD_FAILURE() << "timer ran after Stop"; });
+  EXPECT_TRUE(client.ReadUntilClosed());
+}
+
+TEST(HttpServerAsyncTest, RouteGivenTwiceIsAStartError) {
+  AsyncHandler handler = [](const Request&, Responder responder) { responder.Respond(TextResponse("x\n")); };
+  auto server = Server::Start(TestOptions(), MetricsRoute(), {{"/metrics", handler}});
+  ASSERT_FALSE(server);
+  EXPECT_THAT(server.error().message, HasSubstr("/metrics"));
+}
+
 TEST(HttpServerTest, ConnectionsBeyondMaxConnectionsAreClosedAtOnce) {
   ServerOptions options = TestOptions();
   options.max_connections = 1;

@@ -4,6 +4,9 @@
 #include <future>
 #include <latch>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -140,6 +143,114 @@ TEST(CollectorSetTest, CollectorQueuedBehindAStuckOneStillMakesTheDeadline) {
   EXPECT_EQ(values["node_scrape_collector_success{collector=a}"], 1);
   EXPECT_EQ(values["test_a"], 4);
   hang->release.count_down();
+}
+
+// A Schedule whose calls the test runs by hand, in time order, standing in for the server's timers.
+class ManualSchedule {
+ public:
+  CollectorSet::Schedule schedule() {
+    return [this](CollectorSet::Clock::time_point when, std::function<void()> fn) {
+      std::lock_guard lock(mu_);
+      pending_.emplace(when, std::move(fn));
+    };
+  }
+  // Runs the earliest (or the latest) pending call; false when there is none.
+  bool RunNext(bool latest = false) {
+    std::function<void()> fn;
+    {
+      std::lock_guard lock(mu_);
+      if (pending_.empty()) return false;
+      auto it = latest ? std::prev(pending_.end()) : pending_.begin();
+      fn = std::move(it->second);
+      pending_.erase(it);
+    }
+    fn();
+    return true;
+  }
+  size_t Pending() {
+    std::lock_guard lock(mu_);
+    return pending_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::multimap<CollectorSet::Clock::time_point, std::function<void()>> pending_;
+};
+
+TEST(CollectorSetTest, AsyncScrapeIsDeliveredOnceByTheWorkerThatFinishesLast) {
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<ValueCollector>("a", 1));
+  collectors.push_back(std::make_unique<ValueCollector>("b", 2));
+  CollectorSet set(std::move(collectors));
+  ManualSchedule timers;
+  std::promise<std::pair<std::map<std::string, double>, std::thread::id>> delivered;
+  std::atomic<int> calls{0};
+  set.CollectAsync(CollectorSet::Clock::now() + 1h, nullptr, timers.schedule(), [&](CollectorSet::Scrape scrape) {
+    if (++calls == 1) delivered.set_value({Flatten(scrape), std::this_thread::get_id()});
+  });
+  auto future = delivered.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  auto [values, thread] = future.get();
+  EXPECT_NE(thread, std::this_thread::get_id());
+  EXPECT_EQ(values["test_a"], 1);
+  EXPECT_EQ(values["test_b"], 2);
+  EXPECT_EQ(values["node_scrape_collector_success{collector=b}"], 1);
+  // The deadline and stuck-check callbacks find the scrape done: nothing is delivered twice.
+  while (timers.RunNext()) {
+  }
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(CollectorSetTest, AsyncScrapeDeadlineReportsTheHungCollectorAndTheStuckCheckFreesTheQueue) {
+  auto hanging = std::make_unique<HangingCollector>();
+  HangingCollector* hang = hanging.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::move(hanging));  // taken first by the only base worker
+  collectors.push_back(std::make_unique<ValueCollector>("a", 4));
+  CollectorSet set(std::move(collectors), /*base_workers=*/1, /*stuck_after=*/std::chrono::milliseconds(1));
+  ManualSchedule timers;
+  std::optional<std::map<std::string, double>> values;
+  std::mutex mu;
+  set.CollectAsync(CollectorSet::Clock::now() + 1h, nullptr, timers.schedule(), [&](CollectorSet::Scrape scrape) {
+    std::lock_guard lock(mu);
+    values = Flatten(scrape);
+  });
+  hang->entered.wait();
+  ASSERT_EQ(timers.Pending(), 2u);  // the deadline and the first stuck check
+  // The stuck check (earlier than the deadline) runs once the hung run is older than stuck_after: it adds a
+  // worker, which runs "a"; the scrape then still waits for the hung collector.
+  while (SelfValue(set, "topdog_exporter_collector_runs_total{collector=a}{result=success}") < 1) {
+    timers.RunNext();  // re-armed each time while the scrape is pending
+    std::this_thread::yield();
+  }
+  {
+    std::lock_guard lock(mu);
+    EXPECT_FALSE(values) << "delivered before the hung collector finished or the deadline";
+  }
+  // Deadline (the latest call: stuck checks keep re-arming a millisecond ahead): the scrape goes out
+  // without the hung collector.
+  ASSERT_TRUE(timers.RunNext(/*latest=*/true));
+  std::lock_guard lock(mu);
+  ASSERT_TRUE(values);
+  EXPECT_EQ((*values)["node_scrape_collector_success{collector=hanging}"], 0);
+  EXPECT_EQ((*values)["node_scrape_collector_success{collector=a}"], 1);
+  EXPECT_EQ((*values)["test_a"], 4);
+  EXPECT_EQ(SelfValue(set, "topdog_exporter_collector_timeouts_total{collector=hanging}"), 1);
+  hang->release.count_down();
+}
+
+TEST(CollectorSetTest, AsyncScrapeWithNothingToWaitForIsDeliveredAtOnce) {
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::make_unique<ValueCollector>("a", 1));
+  CollectorSet set(std::move(collectors));
+  ManualSchedule timers;
+  std::set<std::string> none;
+  std::optional<std::map<std::string, double>> values;
+  set.CollectAsync(CollectorSet::Clock::now() + 1h, &none, timers.schedule(),
+                   [&](CollectorSet::Scrape scrape) { values = Flatten(scrape); });
+  ASSERT_TRUE(values);  // on this thread, before CollectAsync returned
+  EXPECT_EQ(values->count("test_a"), 0u);
+  EXPECT_EQ(timers.Pending(), 0u);
 }
 
 TEST(CollectorSetTest, InvalidUtf8LabelValueFailsOnlyThatCollector) {
