@@ -162,16 +162,19 @@ struct CollectorSet::State {
   static void Finish(const std::shared_ptr<State>& self, const std::shared_ptr<Waiter>& waiter);
 
   // Every stuck_after until the scrape is done: gives a collector that got stuck a thread of its own, so
-  // the collectors queued behind it still make the deadline.
+  // the collectors queued behind it still make the deadline; at the deadline, sends what there is. One
+  // timer per pending scrape.
   static void Watch(const std::shared_ptr<State>& self, const std::shared_ptr<Waiter>& waiter,
-                    const CollectorSet::Schedule& schedule) {
+                    Clock::time_point deadline, const CollectorSet::Schedule& schedule) {
     Clock::time_point now = Clock::now();
+    if (now >= deadline) return Finish(self, waiter);
     {
       std::lock_guard lock(self->mu);
       if (waiter->finished) return;
       self->SpawnWorkersIfNeeded(self, now);
     }
-    schedule(now + self->stuck_after, [self, waiter, schedule] { Watch(self, waiter, schedule); });
+    schedule(std::min(deadline, now + self->stuck_after),
+             [self, waiter, deadline, schedule] { Watch(self, waiter, deadline, schedule); });
   }
 
   void Work(const std::shared_ptr<State>& self) {
@@ -368,9 +371,8 @@ void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::
     ready = waiter->remaining == 0;
   }
   if (ready) return State::Finish(state_, waiter);  // nothing to wait for (all stuck, or none selected)
-  schedule(deadline, [state = state_, waiter] { State::Finish(state, waiter); });
-  schedule(waiter->start + state_->stuck_after,
-           [state = state_, waiter, schedule] { State::Watch(state, waiter, schedule); });
+  schedule(std::min(deadline, waiter->start + state_->stuck_after),
+           [state = state_, waiter, deadline, schedule] { State::Watch(state, waiter, deadline, schedule); });
 }
 
 std::vector<const MetricFamily*> CollectorSet::Scrape::Ordered() const {

@@ -46,8 +46,8 @@ class CollectorSet {
   using Schedule = std::function<void(Clock::time_point, std::function<void()>)>;
 
   // Like Collect, without blocking: `done` gets the scrape once, on the worker that finishes the last run,
-  // or from `schedule` at the deadline, or here when there is nothing to wait for. `schedule` also checks
-  // for stuck collectors every stuck_after while the scrape is pending.
+  // or from `schedule` at the deadline, or here when there is nothing to wait for. While the scrape is
+  // pending, one scheduled call at a time checks for stuck collectors every stuck_after.
   void CollectAsync(Clock::time_point deadline, const std::set<std::string>* only, const Schedule& schedule,
                     std::function<void(Scrape)> done) const;
 

@@ -99,11 +99,15 @@ http::Response ExporterApp::Render(CollectorSet::Scrape scrape, const http::Requ
   http::Response response;
   auto format = exposition::NegotiateFormat(request.Header("accept"));
   response.content_type = std::string(exposition::ContentType(format));
-  response.body.reserve(64 * 1024);
+  // Sized from the previous page: a 64 KiB or larger block would, once freed, make glibc consolidate its
+  // free lists on every scrape.
+  size_t expected = last_page_bytes_.load(std::memory_order_relaxed);
+  response.body.reserve(std::min<size_t>(expected + expected / 8 + 1024, 60 * 1024));
   for (const prometheus::MetricFamily* family : scrape.Ordered()) {
     exposition::AppendFamily(response.body, *family, format);
   }
   if (format == exposition::Format::kOpenMetrics100) exposition::FinishOpenMetrics(response.body);
+  last_page_bytes_.store(response.body.size(), std::memory_order_relaxed);
   return response;
 }
 

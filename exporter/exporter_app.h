@@ -3,6 +3,7 @@
 // metrics. Thread-safe: scrapes run concurrently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -67,6 +68,7 @@ class ExporterApp {
   ExporterConfig config_;
   std::unique_ptr<CollectorSet> collectors_;
   std::function<std::vector<prometheus::MetricFamily>()> server_metrics_;
+  mutable std::atomic<size_t> last_page_bytes_{16 * 1024};
 };
 
 }  // namespace topdog::exporter

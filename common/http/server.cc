@@ -447,17 +447,24 @@ void Responder::Respond(Response response) const {
 }
 
 void Responder::At(std::chrono::steady_clock::time_point when, std::function<void()> fn) const {
-  std::shared_lock lock(state_->lifeline->mu);
-  if (!state_->lifeline->alive || state_->responded) return;
   // Timers are created and cancelled on the connection's strand; each owns itself through its pending wait.
-  net::post(state_->executor, [state = state_, when, fn = std::move(fn)]() mutable {
-    std::shared_lock lock(state->lifeline->mu);
-    if (!state->lifeline->alive || state->responded) return;
+  auto arm = [state = state_, when](std::function<void()> fn) {
     auto timer = std::make_shared<net::steady_timer>(state->executor, when);
     state->timers.push_back(timer);
     timer->async_wait([timer, state, fn = std::move(fn)](beast::error_code ec) {
       if (!ec && !state->responded) fn();
     });
+  };
+  std::shared_lock lock(state_->lifeline->mu);
+  if (!state_->lifeline->alive || state_->responded) return;
+  const auto* strand = state_->executor.target<net::strand<net::io_context::executor_type>>();
+  if (strand != nullptr && strand->running_in_this_thread()) {
+    return arm(std::move(fn));  // the usual case: called by the handler, already on the strand
+  }
+  net::post(state_->executor, [state = state_, arm, fn = std::move(fn)]() mutable {
+    std::shared_lock lock(state->lifeline->mu);
+    if (!state->lifeline->alive || state->responded) return;
+    arm(std::move(fn));
   });
 }
 

@@ -80,16 +80,16 @@ class FilesystemCollector final : public Collector {
   std::string_view Name() const override { return "filesystem"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto mounts = ReadMounts();
-    if (!mounts) return tl::unexpected(mounts.error());
+    auto read = ReadMounts();
+    if (!read) return tl::unexpected(read.error());
+    const std::vector<MountEntry>* mounts = *read;
 
     // statfs each selected mount point once, even when it is listed several times (over-mounts).
     std::vector<const MountEntry*> selected;
     selected.reserve(mounts->size());
     std::vector<StatfsPool::Request> requests;
     std::unordered_map<std::string_view, size_t> request_index;
-    for (MountEntry& mount : *mounts) {
-      mount.mount_point = StripRootfs(std::move(mount.mount_point));
+    for (const MountEntry& mount : *mounts) {
       if (mount_points_.Ignored(mount.mount_point) || fs_types_.Ignored(mount.fs_type)) continue;
       selected.push_back(&mount);
     }
@@ -165,8 +165,12 @@ class FilesystemCollector final : public Collector {
 
  private:
   // 1.5 reads /proc/1/mounts, 1.12 /proc/1/mountinfo; PID 1's table is the host's even when we run in a
-  // container with the host's /proc. With hidepid, fall back to our own view.
-  Result<std::vector<MountEntry>> ReadMounts() const {
+  // container with the host's /proc. With hidepid, fall back to our own view. The parsed table (mount points
+  // already stripped of --path.rootfs) is kept while the kernel reports no change to it: reading and
+  // parsing mountinfo is a large part of a scrape on hosts with many mounts.
+  Result<const std::vector<MountEntry>*> ReadMounts() {
+    if (!mounts_path_.empty() && reader_.MountTableUnchanged(mounts_path_)) return &mounts_;
+    mounts_path_.clear();
     const bool v1_5 = compat_ == NodeExporterCompat::kV1_5;
     std::string path = paths_.Proc(v1_5 ? "1/mounts" : "1/mountinfo");
     auto text = reader_.Read(path);
@@ -177,7 +181,10 @@ class FilesystemCollector final : public Collector {
     if (!text) return tl::unexpected(text.error());
     auto mounts = v1_5 ? ParseProcMounts(*text) : ParseMountInfo(*text);
     if (!mounts) return tl::unexpected(mounts.error().WithContext(path));
-    return mounts;
+    for (MountEntry& mount : *mounts) mount.mount_point = StripRootfs(std::move(mount.mount_point));
+    mounts_ = std::move(*mounts);
+    mounts_path_ = std::move(path);
+    return &mounts_;
   }
 
   // node_exporter's rootfsStripPrefix: mount points are reported as seen from --path.rootfs.
@@ -195,6 +202,8 @@ class FilesystemCollector final : public Collector {
   DeviceFilter mount_points_;
   DeviceFilter fs_types_;
   const bool inline_local_statfs_;
+  std::vector<MountEntry> mounts_;  // the last parsed table, valid while mounts_path_ is set
+  std::string mounts_path_;
   StatfsPool pool_;
 };
 

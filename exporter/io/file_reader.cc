@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -137,6 +138,23 @@ Result<std::string> DiskFileReader::Read(const std::string& path) const {
   auto text = ReadFd(fd, path, 0);
   ::close(fd);
   return text;
+}
+
+bool DiskFileReader::MountTableUnchanged(const std::string& path) const {
+  std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
+  if (name != "mountinfo" && name != "mounts") return false;  // other files never signal POLLPRI
+  OpenFile* kept = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(path);
+    if (it == open_.end()) return false;
+    kept = it->second.get();
+  }
+  std::lock_guard lock(kept->mu);
+  if (kept->fd < 0) return false;
+  pollfd fd{kept->fd, POLLPRI, 0};
+  int ready = ::poll(&fd, 1, 0);
+  return ready == 0;  // > 0: the table changed (POLLPRI|POLLERR); < 0: unknown, read again
 }
 
 Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path) const {

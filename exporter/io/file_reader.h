@@ -38,6 +38,13 @@ class FileReader {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) const = 0;
   // Target of a symbolic link.
   virtual Result<std::string> ReadLink(const std::string& path) const = 0;
+  // True only when `path` is a mount table (/proc/<pid>/mounts or mountinfo) that an earlier Read left open
+  // and the kernel reports no mount or unmount in its namespace since (poll(2) POLLPRI, as util-linux's
+  // libmount monitor does), so that earlier text is still current. False in every other case.
+  virtual bool MountTableUnchanged(const std::string& path) const {
+    (void)path;
+    return false;
+  }
 };
 
 // Reads the real file system. Files under `keep_open_roots` (the procfs and sysfs roots) stay open between
@@ -56,6 +63,7 @@ class DiskFileReader : public FileReader {
   Result<std::string> Read(const std::string& path) const override;
   Result<std::vector<std::string>> ListDir(const std::string& path) const override;
   Result<std::string> ReadLink(const std::string& path) const override;
+  bool MountTableUnchanged(const std::string& path) const override;
 
   // Files currently kept open (for tests).
   size_t OpenFiles() const;

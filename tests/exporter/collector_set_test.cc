@@ -154,15 +154,14 @@ class ManualSchedule {
       pending_.emplace(when, std::move(fn));
     };
   }
-  // Runs the earliest (or the latest) pending call; false when there is none.
-  bool RunNext(bool latest = false) {
+  // Runs the earliest pending call; false when there is none.
+  bool RunNext() {
     std::function<void()> fn;
     {
       std::lock_guard lock(mu_);
       if (pending_.empty()) return false;
-      auto it = latest ? std::prev(pending_.end()) : pending_.begin();
-      fn = std::move(it->second);
-      pending_.erase(it);
+      fn = std::move(pending_.begin()->second);
+      pending_.erase(pending_.begin());
     }
     fn();
     return true;
@@ -211,27 +210,33 @@ TEST(CollectorSetTest, AsyncScrapeDeadlineReportsTheHungCollectorAndTheStuckChec
   ManualSchedule timers;
   std::optional<std::map<std::string, double>> values;
   std::mutex mu;
-  set.CollectAsync(CollectorSet::Clock::now() + 1h, nullptr, timers.schedule(), [&](CollectorSet::Scrape scrape) {
+  // A deadline close enough for the checks, run back to back, to reach it.
+  set.CollectAsync(CollectorSet::Clock::now() + 200ms, nullptr, timers.schedule(), [&](CollectorSet::Scrape scrape) {
     std::lock_guard lock(mu);
     values = Flatten(scrape);
   });
   hang->entered.wait();
-  ASSERT_EQ(timers.Pending(), 2u);  // the deadline and the first stuck check
+  ASSERT_EQ(timers.Pending(), 1u);  // one timer at a time: the first stuck check
   // The stuck check (earlier than the deadline) runs once the hung run is older than stuck_after: it adds a
   // worker, which runs "a"; the scrape then still waits for the hung collector.
   while (SelfValue(set, "topdog_exporter_collector_runs_total{collector=a}{result=success}") < 1) {
-    timers.RunNext();  // re-armed each time while the scrape is pending
+    // Re-armed each time while the scrape is pending.
+    ASSERT_TRUE(timers.RunNext()) << "deadline reached before the stuck check freed the queue";
     std::this_thread::yield();
   }
   {
     std::lock_guard lock(mu);
     EXPECT_FALSE(values) << "delivered before the hung collector finished or the deadline";
   }
-  // Deadline (the latest call: stuck checks keep re-arming a millisecond ahead): the scrape goes out
-  // without the hung collector.
-  ASSERT_TRUE(timers.RunNext(/*latest=*/true));
+  // Each check re-arms until the deadline, when the scrape goes out without the hung collector.
+  while (true) {
+    {
+      std::lock_guard lock(mu);
+      if (values) break;
+    }
+    ASSERT_TRUE(timers.RunNext()) << "no check pending before the scrape was delivered";
+  }
   std::lock_guard lock(mu);
-  ASSERT_TRUE(values);
   EXPECT_EQ((*values)["node_scrape_collector_success{collector=hanging}"], 0);
   EXPECT_EQ((*values)["node_scrape_collector_success{collector=a}"], 1);
   EXPECT_EQ((*values)["test_a"], 4);

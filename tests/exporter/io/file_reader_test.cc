@@ -1,6 +1,9 @@
 #include "exporter/io/file_reader.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -84,6 +87,46 @@ TEST(DiskFileReaderTest, SizeLimitIsExactAndReadsLargeFilesWhole) {
   DiskFileReader exact(100);
   EXPECT_EQ(exact.Read((dir / "limit").string()).value_or(""), std::string(100, 'z'));
   std::filesystem::remove_all(dir);
+}
+
+TEST(DiskFileReaderTest, MountTableUnchangedOnlyForAKeptMountTable) {
+  DiskFileReader reader(16 << 20, {"/proc"});
+  EXPECT_FALSE(reader.MountTableUnchanged("/proc/self/mountinfo"));  // never read
+  ASSERT_TRUE(reader.Read("/proc/loadavg"));
+  EXPECT_FALSE(reader.MountTableUnchanged("/proc/loadavg"));  // not a mount table
+  DiskFileReader not_kept;
+  ASSERT_TRUE(not_kept.Read("/proc/self/mountinfo"));
+  EXPECT_FALSE(not_kept.MountTableUnchanged("/proc/self/mountinfo"));
+}
+
+// Mounts a tmpfs in a private mount namespace (a forked child, as root) and checks that the kept mountinfo
+// reports the change, then reports "unchanged" again once read.
+TEST(DiskFileReaderTest, MountTableChangeIsSeenAfterAMount) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) _exit(77);
+    char dir[] = "/tmp/mountinfo_test.XXXXXX";
+    if (mkdtemp(dir) == nullptr) _exit(10);
+    DiskFileReader reader(16 << 20, {"/proc"});
+    if (!reader.Read("/proc/self/mountinfo")) _exit(11);
+    if (!reader.MountTableUnchanged("/proc/self/mountinfo")) _exit(12);
+    if (mount("none", dir, "tmpfs", 0, nullptr) != 0) _exit(77);
+    int code = 0;
+    if (reader.MountTableUnchanged("/proc/self/mountinfo")) code = 13;  // the mount must be seen
+    auto text = reader.Read("/proc/self/mountinfo");
+    if (code == 0 && (!text || text->find(dir) == std::string::npos)) code = 14;
+    if (code == 0 && !reader.MountTableUnchanged("/proc/self/mountinfo")) code = 15;
+    umount(dir);
+    rmdir(dir);
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "needs CAP_SYS_ADMIN to mount in a private namespace";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "12: unchanged table reported as changed; 13: mount not seen; "
+                                       "14: new mount missing from the text; 15: not unchanged after reading";
 }
 
 }  // namespace
