@@ -55,13 +55,10 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
       }
     }
   }
-  if (DIR* dir = ::opendir("/proc/self/fd")) {
-    int fds = 0;
-    while (dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] != '.') ++fds;
-    }
-    ::closedir(dir);
-    out.push_back(Single(Gauge("topdog_exporter_process_open_fds", "Number of open file descriptors."), fds - 1));
+  if (auto fds = kSelfReader.ListDir("/proc/self/fd")) {
+    // Minus the descriptor of the directory itself, which the reader keeps open between listings.
+    out.push_back(Single(Gauge("topdog_exporter_process_open_fds", "Number of open file descriptors."),
+                         static_cast<double>(fds->size()) - 1));
   }
   struct rlimit limit;
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {

@@ -44,6 +44,9 @@ DiskFileReader::DiskFileReader(size_t max_bytes, std::vector<std::string> keep_o
 
 DiskFileReader::~DiskFileReader() {
   for (auto& [path, file] : open_) ::close(file->fd);
+  for (auto& [path, dir] : open_dirs_) {
+    if (dir->dir != nullptr) ::closedir(static_cast<DIR*>(dir->dir));
+  }
 }
 
 size_t DiskFileReader::OpenFiles() const {
@@ -52,6 +55,10 @@ size_t DiskFileReader::OpenFiles() const {
   for (const auto& [path, file] : open_) {
     std::lock_guard file_lock(file->mu);
     n += file->fd >= 0 ? 1 : 0;
+  }
+  for (const auto& [path, dir] : open_dirs_) {
+    std::lock_guard dir_lock(dir->mu);
+    n += dir->dir != nullptr ? 1 : 0;
   }
   return n;
 }
@@ -157,20 +164,57 @@ bool DiskFileReader::MountTableUnchanged(const std::string& path) const {
   return ready == 0;  // > 0: the table changed (POLLPRI|POLLERR); < 0: unknown, read again
 }
 
-Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path) const {
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) {
-    int err = errno;
-    return tl::unexpected(ErrnoError(err, "opendir " + path));
-  }
+Result<std::vector<std::string>> DiskFileReader::ListOpenDir(void* handle) {
+  DIR* dir = static_cast<DIR*>(handle);
   std::vector<std::string> names;
+  errno = 0;
   while (dirent* entry = ::readdir(dir)) {
     std::string_view name = entry->d_name;
     if (name == "." || name == "..") continue;
     names.emplace_back(name);
   }
-  ::closedir(dir);
+  if (errno != 0) return tl::unexpected(ErrnoError(errno, "readdir"));
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path) const {
+  OpenDir* kept = nullptr;
+  if (KeepOpen(path)) {
+    std::lock_guard lock(mu_);
+    if (auto it = open_dirs_.find(path); it != open_dirs_.end()) {
+      kept = it->second.get();
+    } else if (open_dirs_.size() < kMaxOpenFiles) {
+      kept = open_dirs_.emplace(path, std::make_unique<OpenDir>()).first->second.get();
+    }
+  }
+  if (kept != nullptr) {
+    std::lock_guard lock(kept->mu);
+    if (kept->dir != nullptr) {
+      ::rewinddir(static_cast<DIR*>(kept->dir));
+      auto names = ListOpenDir(kept->dir);
+      if (names && !names->empty()) return names;
+      // Empty or failing: the directory may be gone (a removed device). Look again at the path.
+      ::closedir(static_cast<DIR*>(kept->dir));
+      kept->dir = nullptr;
+    }
+    kept->dir = ::opendir(path.c_str());
+    if (kept->dir == nullptr) {
+      int err = errno;
+      return tl::unexpected(ErrnoError(err, "opendir " + path));
+    }
+    auto names = ListOpenDir(kept->dir);
+    if (!names) return tl::unexpected(names.error().WithContext(path));
+    return names;
+  }
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) {
+    int err = errno;
+    return tl::unexpected(ErrnoError(err, "opendir " + path));
+  }
+  auto names = ListOpenDir(dir);
+  ::closedir(dir);
+  if (!names) return tl::unexpected(names.error().WithContext(path));
   return names;
 }
 

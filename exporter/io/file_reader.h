@@ -52,7 +52,8 @@ class FileReader {
 // the start, so this returns what a fresh open would, without the path walk and file setup of open(2) and
 // close(2) on every scrape. Per-process files other than /proc/1 and /proc/self are not kept (PIDs are
 // reused). A kept file that fails to read (its device or CPU was removed: ENODEV) is reopened once. Not
-// for ordinary files, which are replaced by rename (udev data).
+// for ordinary files, which are replaced by rename (udev data). Directories there stay open too and are
+// rewound for each listing; an empty listing is confirmed by opening the path again.
 class DiskFileReader : public FileReader {
  public:
   explicit DiskFileReader(size_t max_bytes = 16 << 20, std::vector<std::string> keep_open_roots = {});
@@ -75,13 +76,20 @@ class DiskFileReader : public FileReader {
     size_t last_size = 0;
   };
 
+  struct OpenDir {
+    std::mutex mu;
+    void* dir = nullptr;  // DIR*, rewound before each listing
+  };
+
   bool KeepOpen(const std::string& path) const;
+  static Result<std::vector<std::string>> ListOpenDir(void* dir);
   Result<std::string> ReadFd(int fd, const std::string& path, size_t size_hint) const;
 
   size_t max_bytes_;
   std::vector<std::string> keep_open_prefixes_;  // each root + "/"
   mutable std::mutex mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<OpenFile>> open_;  // guarded by mu_
+  mutable std::unordered_map<std::string, std::unique_ptr<OpenDir>> open_dirs_;  // guarded by mu_
 };
 
 // A tree in memory for tests: path -> contents; directories are implied by the paths; links explicit.

@@ -6,6 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +52,24 @@ TEST(DiskFileReaderTest, SysfsFilesAreKeptUnderTheirRoot) {
   ASSERT_TRUE(second) << second.error().message;
   EXPECT_EQ(*first, *second);
   EXPECT_EQ(reader.OpenFiles(), 1u);
+}
+
+TEST(DiskFileReaderTest, KeptDirectoryIsListedAfreshEachTime) {
+  DiskFileReader reader(16 << 20, {"/proc"});
+  auto before = reader.ListDir("/proc/self/fd");
+  ASSERT_TRUE(before) << before.error().message;
+  EXPECT_EQ(reader.OpenFiles(), 1u);
+  int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto after = reader.ListDir("/proc/self/fd");
+  ::close(fd);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(after->size(), before->size() + 1);
+  EXPECT_NE(std::find(after->begin(), after->end(), std::to_string(fd)), after->end());
+  EXPECT_EQ(reader.OpenFiles(), 1u);
+  auto missing = reader.ListDir("/proc/no-such-dir");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::kNotFound);
 }
 
 TEST(DiskFileReaderTest, WithoutRootNothingIsKept) {
