@@ -11,8 +11,10 @@ build_pkgs=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev googletes
 tool_pkgs=(clang libclang-rt-14-dev)
 # Test-time peers: promtool (prometheus), the reference node exporter, curl, htpasswd (bcrypt
 # hashes for web-config tests), openssl (test certificates), wrk (benchmark), python3 with
-# prometheus_client (an independent text-format parser for the compatibility comparison).
-test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client)
+# prometheus_client (an independent text-format parser for the compatibility comparison), and the
+# forecast benchmark's peers: statsmodels (Holt-Winters) and R's forecast package (ets, stlf, tbats).
+test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client
+  python3-statsmodels r-cran-forecast)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
