@@ -70,7 +70,9 @@ int RunForecast(const std::string& input, const std::string& output, size_t hori
 
   auto step = topdog::advisor::InferStepSeconds(csv->samples);
   if (!step) return Fail(kBadInput, input + ": " + step.error().message);
-  topdog::advisor::Series series = topdog::advisor::Regularize(csv->samples, *step);
+  auto regular = topdog::advisor::Regularize(csv->samples, *step);
+  if (!regular) return Fail(kBadInput, input + ": " + regular.error().message);
+  const topdog::advisor::Series& series = *regular;
   auto forecast = topdog::advisor::ForecastSeries(series, options);
   if (!forecast) return Fail(kBadInput, input + ": " + forecast.error().message);
   if (verbose) {

@@ -30,12 +30,18 @@ Result<double> InferStepSeconds(std::span<const Sample> samples) {
   return median;
 }
 
-Series Regularize(std::span<const Sample> samples, double step_seconds) {
+Result<Series> Regularize(std::span<const Sample> samples, double step_seconds, size_t max_points) {
   Series series;
   series.step_seconds = step_seconds;
   if (samples.empty()) return series;
   series.start_seconds = samples.front().time_seconds;
   double span = samples.back().time_seconds - series.start_seconds;
+  double steps = span / step_seconds + 1;
+  if (!(steps <= static_cast<double>(max_points))) {
+    return MakeError(ErrorKind::kBadData, "the samples span " + std::to_string(static_cast<long long>(steps)) +
+                                              " steps of " + std::to_string(step_seconds) + " s, more than " +
+                                              std::to_string(max_points) + ": a timestamp far from the others?");
+  }
   size_t points = static_cast<size_t>(std::llround(span / step_seconds)) + 1;
   std::vector<double> sum(points, 0.0);
   std::vector<int> count(points, 0);

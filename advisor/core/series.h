@@ -32,9 +32,10 @@ struct Series {
 Result<double> InferStepSeconds(std::span<const Sample> samples);
 
 // Puts samples on the grid that starts at the first sample: each sample goes to the nearest grid point; several
-// in one point are averaged; points without a sample are gaps (NaN).
+// in one point are averaged; points without a sample are gaps (NaN). Error (kBadData) when the grid would
+// exceed max_points (a stray timestamp years away would otherwise allocate billions of gaps).
 // REQUIRES: sorted by time, step_seconds > 0.
-Series Regularize(std::span<const Sample> samples, double step_seconds);
+Result<Series> Regularize(std::span<const Sample> samples, double step_seconds, size_t max_points = 5'000'000);
 
 // A counter (requests_total) as a per-second rate between consecutive samples, with Prometheus's reset
 // rule: a decrease means the counter restarted from zero, so the increase is the new value itself. The rate

@@ -1012,7 +1012,7 @@ void ServerImpl::Handle(Request request, std::shared_ptr<const WebState> web, st
       in_flight_.fetch_sub(1);
     });
     Responder responder(state);
-    auto start = [this, async_handler, get, responder](const Request& request) {
+    auto start = [async_handler, get, responder](const Request& request) {
       if (!get) {
         Response response = TextResponse(405, "Method Not Allowed\n");
         response.headers.emplace_back("Allow", "GET, HEAD");

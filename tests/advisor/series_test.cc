@@ -19,7 +19,7 @@ TEST(InferStepSecondsTest, MedianSpacingSnappedToRoundSteps) {
 
 TEST(RegularizeTest, GapsBecomeNanAndSamplesInOnePointAreAveraged) {
   std::vector<Sample> samples = {{0, 1}, {60, 2}, {62, 4}, {240, 5}};
-  Series series = Regularize(samples, 60);
+  Series series = Regularize(samples, 60).value();
   ASSERT_EQ(series.values.size(), 5u);
   EXPECT_EQ(series.values[0], 1);
   EXPECT_EQ(series.values[1], 3);
@@ -28,6 +28,14 @@ TEST(RegularizeTest, GapsBecomeNanAndSamplesInOnePointAreAveraged) {
   EXPECT_EQ(series.values[4], 5);
   EXPECT_EQ(series.ObservedCount(), 3u);
   EXPECT_EQ(series.TimeAt(4), 240);
+}
+
+TEST(RegularizeTest, RefusesAGridBeyondTheLimit) {
+  std::vector<Sample> samples = {{0, 1}, {60, 2}, {120, 3}, {60.0 * 20000, 4}};  // one row far away
+  auto series = Regularize(samples, 60, 10000);
+  ASSERT_FALSE(series);
+  EXPECT_EQ(series.error().kind, ErrorKind::kBadData);
+  EXPECT_EQ(Regularize(samples, 60, 30000).value().values.size(), 20001u);
 }
 
 TEST(CounterToRateTest, ResetCountsTheNewValueAsTheIncrease) {
