@@ -47,6 +47,7 @@ import importlib
 import math
 import os
 import platform
+import re
 import resource
 import shlex
 import shutil
@@ -533,10 +534,18 @@ def print_ratios(by_method, methods):
             print(f"{ours} coverage at {tau}: {cov:.3f} (issue target {tau - 0.03:.2f}..{tau + 0.03:.2f})")
 
 
+def model_form(model):
+    """(T)BATS model strings differ in every parameter; keep only their seasonal periods."""
+    if not model.startswith(("TBATS(", "BATS(")):
+        return model
+    periods = re.findall(r"<(\d+),", model)
+    return f"TBATS, periods {'+'.join(periods)}" if periods else "BATS, no season"
+
+
 def print_models(rows, methods):
     """Which model form each R peer picked (e.g. that ets dropped the season) and the peers' warnings."""
     for method in (m for m in methods if m.startswith("r-") or m == "statsmodels-hw"):
-        forms = collections.Counter(r["detail"].split(";")[0].strip() for r in rows
+        forms = collections.Counter(model_form(r["detail"].split(";")[0].strip()) for r in rows
                                     if r["method"] == method and r["status"] == "ok" and method != "statsmodels-hw")
         warns = collections.Counter(r["detail"].split(";", 1)[1].strip() for r in rows
                                     if r["method"] == method and r["status"] == "ok" and ";" in r["detail"])
@@ -554,7 +563,7 @@ def print_failures(rows, methods):
             examples = sorted({r["detail"] for r in bad})[:2]
             lines.append(f"- {method}: {len(bad)} not finished, e.g. " + " / ".join(examples))
     if lines:
-        print("Not finished:")
+        print("\nNot finished:")
         print("\n".join(lines))
 
 
@@ -697,7 +706,7 @@ def run_accuracy(args):
           "statsmodels-hw simulate() paths; r-* upper bounds of the 80 %/90 % intervals. Coverage is one-sided "
           "(share of actuals <= q). CPU: fit+forecast per finished fit (ours incl. process start-up).")
     print_ratios(by_method, methods)
-    print()
+    print("\nModels and warnings of the peers:")
     print_models(rows, methods)
     print_failures(rows, methods)
     if args.csv:
