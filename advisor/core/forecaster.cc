@@ -14,6 +14,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Backtest origins: every half horizon back, so the errors span several days of the series own history.
 constexpr size_t kMaxOrigins = 32;
+// A year of minutes: beyond it a forecast of this kind means nothing, and memory grows with the horizon.
+constexpr size_t kMaxHorizon = 525'600;
 
 // Runs of exact zeros in a series that is otherwise well above zero are outages (a dead exporter, a crashed
 // app), not demand: fitting on them would teach every model that traffic can vanish at that hour. They are
@@ -75,6 +77,10 @@ std::vector<double> Predict(const Candidate& c, size_t origin, size_t horizon) {
 Result<ForecastResult> ForecastSeries(const Series& series, const ForecastOptions& options) {
   const size_t horizon = options.horizon_steps;
   if (horizon == 0) return MakeError(ErrorKind::kBadData, "horizon must be at least 1 step");
+  if (horizon > kMaxHorizon) {
+    return MakeError(ErrorKind::kBadData, "horizon " + std::to_string(horizon) + " is above " +
+                                              std::to_string(kMaxHorizon) + " steps");
+  }
   for (double q : options.quantiles) {
     if (!(q > 0 && q < 1)) return MakeError(ErrorKind::kBadData, "quantile " + std::to_string(q) + " is not in (0, 1)");
   }

@@ -136,6 +136,8 @@ TEST(ForecastSeriesTest, RejectsBadOptions) {
   ForecastOptions options;
   options.horizon_steps = 0;
   EXPECT_THAT(ForecastSeries(series, options).error().message, HasSubstr("horizon"));
+  options.horizon_steps = 100'000'000;
+  EXPECT_THAT(ForecastSeries(series, options).error().message, HasSubstr("above"));
   options.horizon_steps = 5;
   options.quantiles = {0.5, 1.5};
   EXPECT_THAT(ForecastSeries(series, options).error().message, HasSubstr("quantile"));
