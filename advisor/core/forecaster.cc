@@ -59,7 +59,7 @@ double Pinball(double actual, double predicted, double q) {
 
 struct Candidate {
   std::string name;
-  std::vector<std::unique_ptr<Model>> parts;  // the mean of their forecasts
+  std::vector<std::shared_ptr<Model>> parts;  // the mean of their forecasts (a combination shares its parts)
 };
 
 std::vector<double> Predict(const Candidate& c, size_t origin, size_t horizon) {
@@ -194,17 +194,13 @@ Result<ForecastResult> ForecastSeries(const Series& series, const ForecastOption
       if (combined < mae[order[0]]) {
         Candidate c;
         c.name = candidates[order[0]].name + "+" + candidates[order[1]].name;
-        c.parts.push_back(std::move(candidates[order[0]].parts[0]));
-        c.parts.push_back(std::move(candidates[order[1]].parts[0]));
+        c.parts = {candidates[order[0]].parts[0], candidates[order[1]].parts[0]};
         candidates.push_back(std::move(c));
         predictions.push_back(std::move(mean_by_origin));
         mae.push_back(combined);
       }
     }
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      if (!candidates[i].parts.empty() && candidates[i].parts[0] && mae[i] < mae[chosen]) chosen = i;
-    }
-    if (candidates[chosen].parts.empty() || !candidates[chosen].parts[0]) chosen = candidates.size() - 1;
+    chosen = static_cast<size_t>(std::min_element(mae.begin(), mae.end()) - mae.begin());
     for (size_t j = 0; j < origins.size(); ++j) {
       for (size_t h = 0; h < horizon; ++h) {
         size_t t = origins[j] + h;
@@ -217,7 +213,7 @@ Result<ForecastResult> ForecastSeries(const Series& series, const ForecastOption
     }
   } else {
     // Too short for a backtest: the simplest model, with one-step errors grown like a random walk's.
-    std::erase_if(candidates, [&](const Candidate& c) { return c.name != candidates.front().name; });
+    candidates.resize(1);
     chosen = 0;
     for (size_t t = 1; t < n; ++t) {
       if (!observed[t] || !observed[t - 1]) continue;
@@ -336,6 +332,10 @@ Result<ForecastResult> ForecastSeries(const Series& series, const ForecastOption
   bool have_errors = std::any_of(errors.begin(), errors.end(), [](const auto& e) { return !e.empty(); });
 
   result.values.assign(horizon, std::vector<double>(options.quantiles.size(), 0.0));
+  std::vector<size_t> ascending(options.quantiles.size());  // quantile indices by level
+  for (size_t i = 0; i < ascending.size(); ++i) ascending[i] = i;
+  std::sort(ascending.begin(), ascending.end(),
+            [&](size_t a, size_t b) { return options.quantiles[a] < options.quantiles[b]; });
   size_t g = 0;
   for (size_t h = 0; h < horizon; ++h) {
     while (g + 1 < grid.size() && grid[g + 1] <= h) ++g;
@@ -351,13 +351,10 @@ Result<ForecastResult> ForecastSeries(const Series& series, const ForecastOption
       result.values[h][qi] = value;
     }
     // Quantiles must not cross; the user's order is kept, values sorted to match ascending levels.
-    std::vector<size_t> order(options.quantiles.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return options.quantiles[a] < options.quantiles[b]; });
     std::vector<double> sorted;
-    for (size_t i : order) sorted.push_back(result.values[h][i]);
+    for (size_t i : ascending) sorted.push_back(result.values[h][i]);
     std::sort(sorted.begin(), sorted.end());
-    for (size_t i = 0; i < order.size(); ++i) result.values[h][order[i]] = sorted[i];
+    for (size_t i = 0; i < ascending.size(); ++i) result.values[h][ascending[i]] = sorted[i];
     result.times_seconds.push_back(series.TimeAt(n - 1) + static_cast<double>(h + 1) * step);
   }
   return result;

@@ -17,6 +17,7 @@ class SeasonalNaive final : public Model {
       : name_(name), period_(std::max<size_t>(period, 1)), seasons_(std::max<size_t>(seasons, 1)) {}
   std::string_view Name() const override { return name_; }
   void Fit(std::span<const double> y, size_t) override { y_ = y; }
+  void Extend(size_t) override {}  // forecasts read y directly
   std::vector<double> Forecast(size_t origin, size_t horizon) const override {
     std::vector<double> out(horizon, 0.0);
     for (size_t h = 0; h < horizon; ++h) {
@@ -36,8 +37,6 @@ class SeasonalNaive final : public Model {
   }
 
  private:
-  std::span<const double> y() const override { return y_; }
-
   std::string name_;
   size_t period_;
   size_t seasons_;
@@ -178,8 +177,6 @@ class HoltWinters final : public Model {
     return sse;
   }
 
-  std::span<const double> y() const override { return y_; }
-
   Seasons seasons_;
   std::span<const double> y_;
   size_t start_ = 0;
@@ -195,6 +192,7 @@ class HarmonicRegression final : public Model {
       : seasons_(seasons), correction_steps_(std::max<size_t>(1, static_cast<size_t>(std::lround(steps_per_hour)))) {
   }
   std::string_view Name() const override { return "fourier"; }
+  void Extend(size_t end) override { Fit(y_, end); }  // the coefficients are cheap to refit on the new window
 
   void Fit(std::span<const double> y, size_t fit_end) override {
     y_ = y;
@@ -297,8 +295,6 @@ class HarmonicRegression final : public Model {
       }
     }
   }
-
-  std::span<const double> y() const override { return y_; }
 
   Seasons seasons_;
   size_t correction_steps_;

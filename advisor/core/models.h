@@ -27,13 +27,10 @@ class Model {
   virtual void Fit(std::span<const double> y, size_t fit_end) = 0;
   // Takes in data up to `end` keeping the fitted smoothing parameters (what is cheap to update is
   // updated: the regression's coefficients). REQUIRES: Fit was called before on the same y.
-  virtual void Extend(size_t end) { Fit(y(), end); }
+  virtual void Extend(size_t end) = 0;
   // Forecast of y[origin], ..., y[origin + horizon - 1] from y[0, origin), with the fitted parameters.
   // REQUIRES: Fit was called with the same y; origin <= y.size().
   virtual std::vector<double> Forecast(size_t origin, size_t horizon) const = 0;
-
- protected:
-  virtual std::span<const double> y() const = 0;
 };
 
 // y[t] = y[t - k*period] for the smallest k that reaches back before the origin; with `seasons_averaged` > 1,

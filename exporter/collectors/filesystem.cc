@@ -97,7 +97,7 @@ class FilesystemCollector final : public Collector {
     for (const MountEntry* mount : selected) {
       if (request_index.emplace(mount->mount_point, requests.size()).second) {
         requests.push_back({mount->mount_point, paths_.Root(mount->mount_point),
-                            !inline_local_statfs_ || MayBlock(*mount, *mounts)});
+                            may_block_[static_cast<size_t>(mount - mounts->data())]});
       }
     }
     std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests);
@@ -184,6 +184,10 @@ class FilesystemCollector final : public Collector {
     for (MountEntry& mount : *mounts) mount.mount_point = StripRootfs(std::move(mount.mount_point));
     mounts_ = std::move(*mounts);
     mounts_path_ = std::move(path);
+    // Which mounts may block depends on the table alone: decided here, not on every scrape (quadratic in
+    // the number of mounts, which runs into the hundreds on a busy Kubernetes node).
+    may_block_.clear();
+    for (const MountEntry& mount : mounts_) may_block_.push_back(!inline_local_statfs_ || MayBlock(mount, mounts_));
     return &mounts_;
   }
 
@@ -203,6 +207,7 @@ class FilesystemCollector final : public Collector {
   DeviceFilter fs_types_;
   const bool inline_local_statfs_;
   std::vector<MountEntry> mounts_;  // the last parsed table, valid while mounts_path_ is set
+  std::vector<bool> may_block_;     // per entry of mounts_: statfs goes through the pool
   std::string mounts_path_;
   StatfsPool pool_;
 };

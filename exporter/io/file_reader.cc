@@ -98,24 +98,22 @@ Result<std::string> DiskFileReader::ReadFd(int fd, const std::string& path, size
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
-  if (used > max_bytes_) {
-    return MakeError(ErrorKind::kBadData, "read " + path + ": file larger than " + std::to_string(max_bytes_) + " bytes");
-  }
   out.resize(used);
   return out;
 }
 
+template <class Entry>
+Entry* DiskFileReader::Kept(std::unordered_map<std::string, std::unique_ptr<Entry>>& entries,
+                            const std::string& path) const {
+  if (!KeepOpen(path)) return nullptr;
+  std::lock_guard lock(mu_);
+  if (auto it = entries.find(path); it != entries.end()) return it->second.get();
+  if (open_.size() + open_dirs_.size() >= kMaxOpenFiles) return nullptr;
+  return entries.emplace(path, std::make_unique<Entry>()).first->second.get();
+}
+
 Result<std::string> DiskFileReader::Read(const std::string& path) const {
-  OpenFile* kept = nullptr;
-  if (KeepOpen(path)) {
-    std::lock_guard lock(mu_);
-    if (auto it = open_.find(path); it != open_.end()) {
-      kept = it->second.get();
-    } else if (open_.size() < kMaxOpenFiles) {
-      kept = open_.emplace(path, std::make_unique<OpenFile>()).first->second.get();
-    }
-  }
-  if (kept != nullptr) {
+  if (OpenFile* kept = Kept(open_, path)) {
     std::lock_guard lock(kept->mu);
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool fresh = kept->fd < 0;
@@ -179,16 +177,7 @@ Result<std::vector<std::string>> DiskFileReader::ListOpenDir(void* handle) {
 }
 
 Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path) const {
-  OpenDir* kept = nullptr;
-  if (KeepOpen(path)) {
-    std::lock_guard lock(mu_);
-    if (auto it = open_dirs_.find(path); it != open_dirs_.end()) {
-      kept = it->second.get();
-    } else if (open_dirs_.size() < kMaxOpenFiles) {
-      kept = open_dirs_.emplace(path, std::make_unique<OpenDir>()).first->second.get();
-    }
-  }
-  if (kept != nullptr) {
+  if (OpenDir* kept = Kept(open_dirs_, path)) {
     std::lock_guard lock(kept->mu);
     if (kept->dir != nullptr) {
       ::rewinddir(static_cast<DIR*>(kept->dir));

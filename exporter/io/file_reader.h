@@ -82,6 +82,9 @@ class DiskFileReader : public FileReader {
   };
 
   bool KeepOpen(const std::string& path) const;
+  // The kept entry for `path` (created on first use), or null when the path is not kept or the bound is hit.
+  template <class Entry>
+  Entry* Kept(std::unordered_map<std::string, std::unique_ptr<Entry>>& entries, const std::string& path) const;
   static Result<std::vector<std::string>> ListOpenDir(void* dir);
   Result<std::string> ReadFd(int fd, const std::string& path, size_t size_hint) const;
 
