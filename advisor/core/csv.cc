@@ -49,6 +49,9 @@ void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
   y += m <= 2;
 }
 
+constexpr double kMinEpochSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+constexpr double kMaxEpochSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+
 Result<double> ParseNumber(std::string_view text, const char* what) {
   double value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -71,6 +74,11 @@ Result<double> ParseTimestamp(std::string_view text, TimeFormat* format) {
   if (text.size() < 10 || text[4] != '-') {
     auto seconds = ParseNumber(text, "timestamp");
     if (!seconds) return bad();
+    // Years 0001 to 9999, as RFC 3339 allows: keeps every later step count and date conversion in range.
+    if (*seconds < kMinEpochSeconds || *seconds > kMaxEpochSeconds) {
+      return MakeError(ErrorKind::kBadData, "timestamp \"" + std::string(text) +
+                                                "\" is outside the years 0001 to 9999 in epoch seconds");
+    }
     if (format != nullptr) *format = TimeFormat::kEpochSeconds;
     return *seconds;
   }
@@ -126,6 +134,10 @@ std::string FormatTimestamp(double epoch_seconds, TimeFormat format) {
     } else {
       std::snprintf(buf, sizeof buf, "%.3f", epoch_seconds);
     }
+    return buf;
+  }
+  if (!(std::abs(epoch_seconds) < 1e15)) {  // no calendar date; only reachable with absurd steps
+    std::snprintf(buf, sizeof buf, "%.17g", epoch_seconds);
     return buf;
   }
   double whole = std::floor(epoch_seconds);

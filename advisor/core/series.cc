@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace topdog::advisor {
@@ -38,9 +39,10 @@ Result<Series> Regularize(std::span<const Sample> samples, double step_seconds, 
   double span = samples.back().time_seconds - series.start_seconds;
   double steps = span / step_seconds + 1;
   if (!(steps <= static_cast<double>(max_points))) {
-    return MakeError(ErrorKind::kBadData, "the samples span " + std::to_string(static_cast<long long>(steps)) +
-                                              " steps of " + std::to_string(step_seconds) + " s, more than " +
-                                              std::to_string(max_points) + ": a timestamp far from the others?");
+    char text[160];
+    std::snprintf(text, sizeof text, "the samples span %.4g steps of %g s, more than %zu: a timestamp far from the others?",
+                  steps, step_seconds, max_points);
+    return MakeError(ErrorKind::kBadData, text);
   }
   size_t points = static_cast<size_t>(std::llround(span / step_seconds)) + 1;
   std::vector<double> sum(points, 0.0);

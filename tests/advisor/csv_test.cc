@@ -31,6 +31,16 @@ TEST(ParseTimestampTest, RejectsMalformedTimes) {
   }
 }
 
+TEST(ParseTimestampTest, EpochSecondsBeyondTheYear9999AreRefused) {
+  EXPECT_EQ(ParseTimestamp("253402300799").value(), 253402300799.0);  // 9999-12-31T23:59:59Z
+  EXPECT_EQ(ParseTimestamp("-62135596800").value(), -62135596800.0);  // 0001-01-01T00:00:00Z
+  // Found by the forecast_csv fuzz target: a value this large overflowed the step count.
+  auto huge = ParseTimestamp("118446744073709551615700000240");
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("9999"), std::string::npos) << huge.error().message;
+  EXPECT_FALSE(ParseTimestamp("253402300800"));
+}
+
 TEST(FormatTimestampTest, RoundTripsEachFormat) {
   for (TimeFormat format : {TimeFormat::kEpochSeconds, TimeFormat::kRfc3339, TimeFormat::kDateTime}) {
     for (double t : {0.0, 804556800.0, 1700000000.0, 1709208000.5}) {

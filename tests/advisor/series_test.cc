@@ -35,6 +35,9 @@ TEST(RegularizeTest, RefusesAGridBeyondTheLimit) {
   auto series = Regularize(samples, 60, 10000);
   ASSERT_FALSE(series);
   EXPECT_EQ(series.error().kind, ErrorKind::kBadData);
+  EXPECT_NE(series.error().message.find("2e+04 steps of 60 s"), std::string::npos) << series.error().message;
+  std::vector<Sample> absurd = {{0, 1}, {1e27, 2}};  // a step count no integer type holds
+  EXPECT_FALSE(Regularize(absurd, 60, 10000));
   EXPECT_EQ(Regularize(samples, 60, 30000).value().values.size(), 20001u);
 }
 

@@ -1,9 +1,10 @@
 // libFuzzer target: the forecast command's input path on arbitrary bytes: ParseSamplesCsv, then (on a
-// bounded grid) InferStepSeconds, Regularize and ForecastSeries. Parsed samples are sorted, distinct and
-// finite; forecasts are finite and their quantiles do not cross.
+// bounded grid) InferStepSeconds, Regularize, ForecastSeries and FormatForecastCsv. Parsed samples are
+// sorted, distinct and finite; forecasts are finite and their quantiles do not cross.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "advisor/core/csv.h"
 #include "advisor/core/forecaster.h"
@@ -34,6 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto forecast = ForecastSeries(*series, options);
   if (!forecast) return 0;
   topdog::fuzz::Check(forecast->values.size() == 4);
+  std::string out = FormatForecastCsv(forecast->times_seconds, csv->time_format, options.quantiles, forecast->values);
+  topdog::fuzz::Check(!out.empty() && out.back() == '\n');
   for (const auto& row : forecast->values) {
     // Finite unless the input's magnitude already overflows arithmetic on it.
     for (size_t q = 0; q < row.size(); ++q) {
