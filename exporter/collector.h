@@ -3,11 +3,13 @@
 #pragma once
 
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <prometheus/metric_family.h>
 
 #include "common/result.h"
+#include "exporter/metric_builder.h"
 
 namespace topdog::exporter {
 
@@ -19,8 +21,20 @@ class Collector {
   // The name used in --collector.<name> and node_scrape_collector_success{collector="<name>"}.
   virtual std::string_view Name() const = 0;
   // Reads and parses the source. An error makes success 0 for this collector only; families returned
-  // with an error are dropped. REQUIRES: not called concurrently (CollectorSet guarantees it).
+  // with an error are dropped. Families without samples are not exposed. REQUIRES: not called
+  // concurrently (CollectorSet guarantees it).
   virtual Result<std::vector<MetricFamily>> Collect() = 0;
+
+  // Hands back an earlier result of this collector that no scrape uses any more, for the next Collect to
+  // build over its storage (see FamilyWriter). REQUIRES: not called concurrently with Collect.
+  void Recycle(std::vector<MetricFamily> families) { recycled_ = std::move(families); }
+
+ protected:
+  // A writer over the storage last recycled (none: a fresh one).
+  FamilyWriter NewWriter() { return FamilyWriter(std::move(recycled_)); }
+
+ private:
+  std::vector<MetricFamily> recycled_;
 };
 
 }  // namespace topdog::exporter

@@ -48,7 +48,7 @@ namespace {
 struct Outcome {
   bool success = false;
   double duration_seconds = 0;
-  std::shared_ptr<const std::vector<MetricFamily>> families;
+  std::shared_ptr<std::vector<MetricFamily>> families;  // handed to scrapes as const
 };
 
 // One scrape waiting for some collectors; `remaining` counts the runs it still needs. Shared, so a worker can
@@ -78,6 +78,8 @@ struct Slot {
   CollectorSet::Clock::time_point started;
   bool run_missed_deadline = false;  // a scrape gave up on the current run: later ones don't wait for it
   Outcome last;
+  // The families of an earlier run once no scrape holds them, for the collector to write the next run over.
+  std::vector<MetricFamily> spare;
   uint64_t runs_ok = 0, runs_failed = 0, timeouts = 0;
   std::vector<std::pair<std::shared_ptr<Waiter>, uint64_t>> waiters;  // scrapes waiting for a ticket of this slot
 };
@@ -106,6 +108,8 @@ struct CollectorSet::State {
   int base_workers = 1;
   Clock::duration stuck_after;
   bool stopping = false;
+  // The last scrape's node_scrape_collector_* families, reused when no scrape holds them any more.
+  std::shared_ptr<std::vector<MetricFamily>> own_last;  // guarded by mu
 
   // Threads the pool should have now: the base plus one per collector that has been running too long.
   // REQUIRES: mu held.
@@ -191,11 +195,15 @@ struct CollectorSet::State {
       slot->run_missed_deadline = false;
       slot->started = Clock::now();
       uint64_t target = slot->requested;
+      std::vector<MetricFamily> spare = std::move(slot->spare);
       lock.unlock();
-      Outcome outcome = RunCollector(*slot);
+      Outcome outcome = RunCollector(*slot, std::move(spare));
       lock.lock();
       slot->running = false;
+      auto previous = std::move(slot->last.families);
       slot->last = std::move(outcome);
+      // No scrape can take `previous` any more; if none still holds it, its storage serves the next run.
+      if (previous && previous.use_count() == 1) slot->spare = std::move(*previous);
       slot->completed = target;
       ++(slot->last.success ? slot->runs_ok : slot->runs_failed);
       // Wake each scrape whose last missing run this was (one wake-up per scrape, not per collector).
@@ -228,8 +236,9 @@ struct CollectorSet::State {
     exit_cv.notify_all();
   }
 
-  static Outcome RunCollector(Slot& slot) {
+  static Outcome RunCollector(Slot& slot, std::vector<MetricFamily> spare) {
     auto start = Clock::now();
+    slot.collector->Recycle(std::move(spare));
     Result<std::vector<MetricFamily>> result = CollectNoThrow(*slot.collector);
     if (result) {
       // One bad name or non-UTF-8 label value (a mount point, a disk model) would make Prometheus reject the
@@ -241,7 +250,7 @@ struct CollectorSet::State {
     outcome.success = result.has_value();
     if (result) {
       Canonicalize(*result);
-      outcome.families = std::make_shared<const std::vector<MetricFamily>>(std::move(*result));
+      outcome.families = std::make_shared<std::vector<MetricFamily>>(std::move(*result));
     } else if (result.error().kind == ErrorKind::kNotFound) {
       // Like node_exporter's ErrNoData: an absent subsystem is expected on many hosts.
       spdlog::debug("collector found no data collector={} result=no_data err={}", slot.name,
@@ -285,31 +294,32 @@ std::vector<std::string> CollectorSet::Names() const {
 
 CollectorSet::Scrape CollectorSet::State::BuildScrape(const std::shared_ptr<Waiter>& waiter,
                                                       std::vector<std::string>& late) {
-  auto duration = Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
-  auto success = Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
+  std::vector<MetricFamily> spare;
+  if (own_last && own_last.use_count() == 1) spare = std::move(*own_last);
+  FamilyWriter own(std::move(spare));
+  size_t duration = own.Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
+  size_t success = own.Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
   Scrape scrape;
   double waited = std::chrono::duration<double>(Clock::now() - waiter->start).count();
   for (auto [slot, ticket] : waiter->tickets) {
-    Labels labels{{"collector", slot->name}};
+    const FamilyWriter::Label labels[] = {{"collector", slot->name}};
     if (slot->completed < ticket) {
       // Late: stop waiting for it; the run goes on and serves a later scrape.
       ++slot->timeouts;
       if (slot->running) slot->run_missed_deadline = true;
       std::erase_if(slot->waiters, [&](const auto& w) { return w.first == waiter; });
       late.push_back(slot->name);
-      AddSample(duration, waited, labels);
-      AddSample(success, 0, std::move(labels));
+      own.Sample(duration, waited, labels);
+      own.Sample(success, 0, labels);
       continue;
     }
-    AddSample(duration, slot->last.duration_seconds, labels);
-    AddSample(success, slot->last.success ? 1 : 0, std::move(labels));
+    own.Sample(duration, slot->last.duration_seconds, labels);
+    own.Sample(success, slot->last.success ? 1 : 0, labels);
     if (slot->last.success && slot->last.families) scrape.parts.push_back(slot->last.families);
   }
-  std::vector<MetricFamily> own;
-  own.push_back(std::move(duration));
-  own.push_back(std::move(success));
-  Canonicalize(own);
-  scrape.parts.push_back(std::make_shared<const std::vector<MetricFamily>>(std::move(own)));
+  own_last = std::make_shared<std::vector<MetricFamily>>(std::move(own).Finish());
+  Canonicalize(*own_last);
+  scrape.parts.push_back(own_last);
   return scrape;
 }
 
@@ -378,33 +388,31 @@ void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::
 std::vector<const MetricFamily*> CollectorSet::Scrape::Ordered() const {
   std::vector<const MetricFamily*> out;
   for (const auto& part : parts) {
-    for (const auto& family : *part) out.push_back(&family);
+    for (const auto& family : *part) {
+      if (!family.metric.empty()) out.push_back(&family);  // an empty family is not exposed
+    }
   }
-  std::stable_sort(out.begin(), out.end(), [](const MetricFamily* a, const MetricFamily* b) { return a->name < b->name; });
+  // Names are unique across collectors, so an unstable sort (which needs no buffer) gives one order.
+  std::sort(out.begin(), out.end(), [](const MetricFamily* a, const MetricFamily* b) { return a->name < b->name; });
   return out;
 }
 
-std::vector<MetricFamily> CollectorSet::SelfMetrics() const {
-  auto timeouts = Counter("topdog_exporter_collector_timeouts_total",
-                          "Collector runs that missed the scrape deadline, by collector.");
-  auto runs = Counter("topdog_exporter_collector_runs_total", "Finished collector runs, by collector and result.");
-  auto workers = Gauge("topdog_exporter_collector_workers", "Threads in the collector pool.");
-  auto requests = Counter("topdog_exporter_collector_requests_total",
-                          "Collector results asked for by scrapes, by collector (runs are shared between scrapes).");
+void CollectorSet::SelfMetrics(FamilyWriter& out) const {
+  size_t runs = out.Counter("topdog_exporter_collector_runs_total", "Finished collector runs, by collector and result.");
+  size_t timeouts = out.Counter("topdog_exporter_collector_timeouts_total",
+                                "Collector runs that missed the scrape deadline, by collector.");
+  size_t workers = out.Gauge("topdog_exporter_collector_workers", "Threads in the collector pool.");
+  size_t requests =
+      out.Counter("topdog_exporter_collector_requests_total",
+                  "Collector results asked for by scrapes, by collector (runs are shared between scrapes).");
   std::lock_guard lock(state_->mu);
   for (const auto& slot : state_->slots) {
-    AddSample(requests, static_cast<double>(slot->requested), {{"collector", slot->name}});
-    AddSample(timeouts, static_cast<double>(slot->timeouts), {{"collector", slot->name}});
-    AddSample(runs, static_cast<double>(slot->runs_failed), {{"collector", slot->name}, {"result", "error"}});
-    AddSample(runs, static_cast<double>(slot->runs_ok), {{"collector", slot->name}, {"result", "success"}});
+    out.Sample(requests, static_cast<double>(slot->requested), {{"collector", slot->name}});
+    out.Sample(timeouts, static_cast<double>(slot->timeouts), {{"collector", slot->name}});
+    out.Sample(runs, static_cast<double>(slot->runs_failed), {{"collector", slot->name}, {"result", "error"}});
+    out.Sample(runs, static_cast<double>(slot->runs_ok), {{"collector", slot->name}, {"result", "success"}});
   }
-  AddSample(workers, state_->workers);
-  std::vector<MetricFamily> out;
-  out.push_back(std::move(runs));
-  out.push_back(std::move(timeouts));
-  out.push_back(std::move(workers));
-  out.push_back(std::move(requests));
-  return out;
+  out.Sample(workers, state_->workers);
 }
 
 }  // namespace topdog::exporter

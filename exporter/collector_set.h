@@ -31,7 +31,7 @@ class CollectorSet {
   CollectorSet& operator=(const CollectorSet&) = delete;
 
   // The families of one scrape, shared with other scrapes of the same runs; Ordered() gives them by family
-  // name (samples are by label values), as client_golang orders them.
+  // name (samples are by label values), as client_golang orders them, leaving out families without samples.
   struct Scrape {
     std::vector<std::shared_ptr<const std::vector<MetricFamily>>> parts;
     std::vector<const MetricFamily*> Ordered() const;
@@ -53,7 +53,12 @@ class CollectorSet {
 
   // topdog_exporter_collector_timeouts_total{collector}, topdog_exporter_collector_runs_total{collector,result}
   // and topdog_exporter_collector_workers (threads in the pool).
-  std::vector<MetricFamily> SelfMetrics() const;
+  void SelfMetrics(FamilyWriter& out) const;
+  std::vector<MetricFamily> SelfMetrics() const {
+    FamilyWriter out;
+    SelfMetrics(out);
+    return std::move(out).Finish();
+  }
 
   std::vector<std::string> Names() const;
 

@@ -85,16 +85,24 @@ tl::expected<ExporterApp::Plan, http::Response> ExporterApp::PlanScrape(const ht
 }
 
 http::Response ExporterApp::Render(CollectorSet::Scrape scrape, const http::Request& request) const {
-  std::vector<prometheus::MetricFamily> own;
-  own.push_back(BuildInfo());
-  if (!config_.disable_exporter_metrics) {
-    for (auto& family : ProcessMetrics()) own.push_back(std::move(family));
-    for (auto& family : collectors_->SelfMetrics()) own.push_back(std::move(family));
-    if (server_metrics_) {
-      for (auto& family : server_metrics_()) own.push_back(std::move(family));
-    }
+  std::vector<prometheus::MetricFamily> spare;
+  {
+    std::lock_guard lock(own_mu_);
+    if (own_last_ && own_last_.use_count() == 1) spare = std::move(*own_last_);
   }
-  scrape.parts.push_back(std::make_shared<const std::vector<prometheus::MetricFamily>>(std::move(own)));
+  FamilyWriter own(std::move(spare));
+  BuildInfo(own);
+  if (!config_.disable_exporter_metrics) {
+    ProcessMetrics(own);
+    collectors_->SelfMetrics(own);
+    if (server_metrics_) server_metrics_(own);
+  }
+  auto own_families = std::make_shared<std::vector<prometheus::MetricFamily>>(std::move(own).Finish());
+  {
+    std::lock_guard lock(own_mu_);
+    own_last_ = own_families;
+  }
+  scrape.parts.push_back(std::move(own_families));
 
   http::Response response;
   auto format = exposition::NegotiateFormat(request.Header("accept"));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,7 +44,7 @@ class ExporterApp {
   void HandleMetricsAsync(const http::Request& request, http::Responder responder) const;
 
   // Adds the HTTP server's own metrics to scrapes (unless exporter metrics are disabled).
-  void SetServerMetrics(std::function<std::vector<prometheus::MetricFamily>()> server_metrics) {
+  void SetServerMetrics(std::function<void(exposition::FamilyWriter&)> server_metrics) {
     server_metrics_ = std::move(server_metrics);
   }
 
@@ -67,8 +68,11 @@ class ExporterApp {
 
   ExporterConfig config_;
   std::unique_ptr<CollectorSet> collectors_;
-  std::function<std::vector<prometheus::MetricFamily>()> server_metrics_;
+  std::function<void(exposition::FamilyWriter&)> server_metrics_;
   mutable std::atomic<size_t> last_page_bytes_{16 * 1024};
+  // The exporter's own families of the last scrape, written over by the next one once no scrape holds them.
+  mutable std::mutex own_mu_;
+  mutable std::shared_ptr<std::vector<prometheus::MetricFamily>> own_last_;  // GUARDED_BY(own_mu_)
 };
 
 }  // namespace topdog::exporter

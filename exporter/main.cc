@@ -209,9 +209,8 @@ int main(int argc, char** argv) {
 
   // Scrapes may start before Start() returns, so the server is published through an atomic.
   static std::atomic<topdog::http::Server*> server_ptr{nullptr};
-  (*exporter)->SetServerMetrics([] {
-    topdog::http::Server* s = server_ptr.load();
-    return s != nullptr ? s->Metrics() : std::vector<prometheus::MetricFamily>{};
+  (*exporter)->SetServerMetrics([](topdog::exposition::FamilyWriter& out) {
+    if (topdog::http::Server* s = server_ptr.load(); s != nullptr) s->AppendMetrics(out);
   });
   auto server = topdog::http::Server::Start(server_options, {}, std::move(routes));
   if (!server) return Fail(server.error().message);

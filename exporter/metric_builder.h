@@ -1,4 +1,6 @@
-// Small helpers to build prometheus::MetricFamily values at scrape time. Pure, thread-safe.
+// Helpers to build prometheus::MetricFamily values at scrape time: one-off builders (Gauge, AddSample, ...),
+// and FamilyWriter (common/exposition), which writes a collector's families over the storage of its previous
+// result. Pure.
 #pragma once
 
 #include <initializer_list>
@@ -8,9 +10,12 @@
 
 #include <prometheus/metric_family.h>
 
+#include "common/exposition/family_writer.h"
+
 namespace topdog::exporter {
 
 using Labels = std::vector<prometheus::ClientMetric::Label>;
+using exposition::FamilyWriter;
 
 inline prometheus::MetricFamily MakeFamily(std::string name, std::string help, prometheus::MetricType type) {
   prometheus::MetricFamily family;
@@ -34,11 +39,7 @@ inline prometheus::MetricFamily Untyped(std::string name, std::string help) {
 inline void AddSample(prometheus::MetricFamily& family, double value, Labels labels = {}) {
   prometheus::ClientMetric metric;
   metric.label = std::move(labels);
-  switch (family.type) {
-    case prometheus::MetricType::Counter: metric.counter.value = value; break;
-    case prometheus::MetricType::Gauge: metric.gauge.value = value; break;
-    default: metric.untyped.value = value; break;
-  }
+  FamilyWriter::SetValue(metric, family.type, value);
   family.metric.push_back(std::move(metric));
 }
 

@@ -22,22 +22,20 @@ const DiskFileReader kSelfReader(64 * 1024, /*keep_open_roots=*/{"/proc"});
 
 }  // namespace
 
-prometheus::MetricFamily BuildInfo() {
-  auto family = Gauge("topdog_exporter_build_info",
-                      "A metric with a constant '1' value labeled by version and compiler of topdog-exporter.");
-  AddSample(family, 1, {{"compiler", __VERSION__}, {"version", TOPDOG_VERSION}});
-  return family;
+void BuildInfo(exposition::FamilyWriter& out) {
+  size_t family = out.Gauge("topdog_exporter_build_info",
+                            "A metric with a constant '1' value labeled by version and compiler of topdog-exporter.");
+  out.Sample(family, 1, {{"compiler", __VERSION__}, {"version", TOPDOG_VERSION}});
 }
 
-std::vector<prometheus::MetricFamily> ProcessMetrics() {
-  std::vector<prometheus::MetricFamily> out;
+void ProcessMetrics(exposition::FamilyWriter& out) {
+  using prometheus::MetricType;
   struct rusage usage;
   if (::getrusage(RUSAGE_SELF, &usage) == 0) {
     double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-    out.push_back(Single(Counter("topdog_exporter_process_cpu_seconds_total",
-                                 "Total user and system CPU time spent in seconds."),
-                         cpu));
+    out.Single("topdog_exporter_process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+               MetricType::Counter, cpu);
   }
   if (auto statm = kSelfReader.Read("/proc/self/statm")) {
     // statm: size resident shared text lib data dt (pages)
@@ -48,26 +46,25 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
       auto r2 = std::from_chars(r1.ptr + 1, s.data() + s.size(), rss_pages);
       if (r2.ec == std::errc()) {
         double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
-        out.push_back(Single(Gauge("topdog_exporter_process_resident_memory_bytes", "Resident memory size in bytes."),
-                             static_cast<double>(rss_pages) * page));
-        out.push_back(Single(Gauge("topdog_exporter_process_virtual_memory_bytes", "Virtual memory size in bytes."),
-                             static_cast<double>(size_pages) * page));
+        out.Single("topdog_exporter_process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+                   static_cast<double>(rss_pages) * page);
+        out.Single("topdog_exporter_process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+                   static_cast<double>(size_pages) * page);
       }
     }
   }
   if (auto fds = kSelfReader.ListDir("/proc/self/fd")) {
     // Minus the descriptor of the directory itself, which the reader keeps open between listings.
-    out.push_back(Single(Gauge("topdog_exporter_process_open_fds", "Number of open file descriptors."),
-                         static_cast<double>(fds->size()) - 1));
+    out.Single("topdog_exporter_process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
+               static_cast<double>(fds->size()) - 1);
   }
   struct rlimit limit;
   if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    out.push_back(Single(Gauge("topdog_exporter_process_max_fds", "Maximum number of open file descriptors."),
-                         static_cast<double>(limit.rlim_cur)));
+    out.Single("topdog_exporter_process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge,
+               static_cast<double>(limit.rlim_cur));
   }
-  out.push_back(Single(Gauge("topdog_exporter_process_start_time_seconds",
-                             "Start time of the process since unix epoch in seconds."),
-                       kStartTimeSeconds));
+  out.Single("topdog_exporter_process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+             MetricType::Gauge, kStartTimeSeconds);
   if (auto stat = kSelfReader.Read("/proc/self/stat")) {
     // Field 20 (num_threads), counted after the ')' that ends the command name.
     std::string_view s(*stat);
@@ -80,10 +77,9 @@ std::vector<prometheus::MetricFamily> ProcessMetrics() {
     double threads = 0;
     if (pos != std::string_view::npos &&
         std::from_chars(s.data() + pos + 1, s.data() + s.size(), threads).ec == std::errc()) {
-      out.push_back(Single(Gauge("topdog_exporter_process_threads", "Number of OS threads in the process."), threads));
+      out.Single("topdog_exporter_process_threads", "Number of OS threads in the process.", MetricType::Gauge, threads);
     }
   }
-  return out;
 }
 
 }  // namespace topdog::exporter

@@ -156,7 +156,7 @@ class ServerMetrics {
 
   void CountRequest(const std::string& handler, int code, double seconds) {
     std::lock_guard<std::mutex> lock(mu_);
-    ++requests_[{handler, code}];
+    ++requests_[{std::to_string(code), handler}];
     Histogram& histogram = durations_[handler];
     for (size_t i = 0; i < kBuckets.size(); ++i) histogram.buckets[i] += seconds <= kBuckets[i] ? 1 : 0;
     ++histogram.count;
@@ -174,66 +174,47 @@ class ServerMetrics {
   Counter reload_failure;
   Counter connections_rejected;
 
-  std::vector<prometheus::MetricFamily> Collect() const {
+  void Collect(exposition::FamilyWriter& out) const {
     using prometheus::MetricType;
-    std::vector<prometheus::MetricFamily> out;
-    auto family = [&](std::string suffix, std::string help, MetricType type) -> prometheus::MetricFamily& {
-      out.push_back({prefix_ + std::move(suffix), std::move(help), type, {}});
-      return out.back();
-    };
-    auto sample = [](prometheus::MetricFamily& f, double value, std::vector<prometheus::ClientMetric::Label> labels) {
-      prometheus::ClientMetric metric;
-      metric.label = std::move(labels);
-      (f.type == MetricType::Gauge ? metric.gauge.value : metric.counter.value) = value;
-      f.metric.push_back(std::move(metric));
-    };
-    sample(family("_http_requests_in_flight", "Current number of HTTP requests being served by handlers.",
-                  MetricType::Gauge),
-           static_cast<double>(in_flight.Value()), {});
-    sample(family("_http_auth_failures_total",
-                  "Total number of HTTP requests rejected for missing or wrong basic auth credentials.",
-                  MetricType::Counter),
-           static_cast<double>(auth_failures.Value()), {});
-    sample(family("_http_tls_handshake_errors_total", "Total number of failed TLS handshakes.", MetricType::Counter),
-           static_cast<double>(tls_handshake_errors.Value()), {});
-    auto& reloads = family("_web_config_reloads_total",
-                           "Total number of web config reloads after a change of the file, by result.",
-                           MetricType::Counter);
-    sample(reloads, static_cast<double>(reload_failure.Value()), {{"result", "failure"}});
-    sample(reloads, static_cast<double>(reload_success.Value()), {{"result", "success"}});
-    sample(family("_http_connections_rejected_total",
-                  "Total number of connections closed at once because max_connections was reached.",
-                  MetricType::Counter),
-           static_cast<double>(connections_rejected.Value()), {});
+    using Label = exposition::FamilyWriter::Label;
+    // Family names are built once (the prefix is fixed): a scrape should not allocate for them.
+    const std::string* name = names_.data();
+    out.Single(*name++, "Current number of HTTP requests being served by handlers.", MetricType::Gauge,
+               static_cast<double>(in_flight.Value()));
+    out.Single(*name++, "Total number of HTTP requests rejected for missing or wrong basic auth credentials.",
+               MetricType::Counter, static_cast<double>(auth_failures.Value()));
+    out.Single(*name++, "Total number of failed TLS handshakes.", MetricType::Counter,
+               static_cast<double>(tls_handshake_errors.Value()));
+    size_t reloads =
+        out.Add(*name++, "Total number of web config reloads after a change of the file, by result.", MetricType::Counter);
+    out.Sample(reloads, static_cast<double>(reload_failure.Value()), {{"result", "failure"}});
+    out.Sample(reloads, static_cast<double>(reload_success.Value()), {{"result", "success"}});
+    out.Single(*name++, "Total number of connections closed at once because max_connections was reached.",
+               MetricType::Counter, static_cast<double>(connections_rejected.Value()));
 
     std::lock_guard<std::mutex> lock(mu_);
-    // Samples ordered by label values in label-name order (code before handler), as client_golang does.
-    std::vector<std::tuple<std::string, std::string, uint64_t>> requests;
-    for (const auto& [key, count] : requests_) requests.emplace_back(std::to_string(key.second), key.first, count);
-    std::sort(requests.begin(), requests.end());
-    auto& requests_family = family("_http_requests_total", "Total number of HTTP requests by handler and status code.",
-                                   MetricType::Counter);
-    for (auto& [code, handler, count] : requests) {
-      sample(requests_family, static_cast<double>(count), {{"code", code}, {"handler", handler}});
+    // The map orders samples by label values in label-name order (code before handler), as client_golang does.
+    size_t requests = out.Add(*name++, "Total number of HTTP requests by handler and status code.", MetricType::Counter);
+    for (const auto& [key, count] : requests_) {
+      out.Sample(requests, static_cast<double>(count), {{"code", key.first}, {"handler", key.second}});
     }
-    auto& durations = family("_http_request_duration_seconds",
-                             "Time from a complete HTTP request until its response is ready to be written.",
-                             MetricType::Histogram);
+    size_t durations = out.Add(*name++, "Time from a complete HTTP request until its response is ready to be written.",
+                               MetricType::Histogram);
+    std::array<uint64_t, kBuckets.size() + 1> counts;
+    std::array<double, kBuckets.size() + 1> bounds;
+    std::copy(kBuckets.begin(), kBuckets.end(), bounds.begin());
+    bounds.back() = std::numeric_limits<double>::infinity();
     for (const auto& [handler, histogram] : durations_) {
-      prometheus::ClientMetric metric;
-      metric.label = {{"handler", handler}};
-      metric.histogram.sample_count = histogram.count;
-      metric.histogram.sample_sum = histogram.sum;
-      for (size_t i = 0; i < kBuckets.size(); ++i) metric.histogram.bucket.push_back({histogram.buckets[i], kBuckets[i]});
-      metric.histogram.bucket.push_back({histogram.count, std::numeric_limits<double>::infinity()});
-      durations.metric.push_back(std::move(metric));
+      std::copy(histogram.buckets.begin(), histogram.buckets.end(), counts.begin());
+      counts.back() = histogram.count;
+      const Label labels[] = {{"handler", handler}};
+      out.HistogramSample(durations, labels, histogram.count, histogram.sum, counts, bounds);
     }
-    auto& bad = family("_http_bad_requests_total",
-                       "Total number of connections closed for a malformed, oversized or too slow request.",
-                       MetricType::Counter);
-    for (const auto& [reason, count] : bad_requests_) sample(bad, static_cast<double>(count), {{"reason", reason}});
-    return out;
+    size_t bad = out.Add(*name++, "Total number of connections closed for a malformed, oversized or too slow request.",
+                         MetricType::Counter);
+    for (const auto& [reason, count] : bad_requests_) out.Sample(bad, static_cast<double>(count), {{"reason", reason}});
   }
+
 
  private:
   // promhttp's default buckets.
@@ -245,15 +226,21 @@ class ServerMetrics {
     double sum = 0;
   };
 
-  explicit ServerMetrics(const std::string& prefix) : prefix_(prefix) {
+  explicit ServerMetrics(const std::string& prefix) {
+    size_t i = 0;
+    for (const char* suffix : {"_http_requests_in_flight", "_http_auth_failures_total", "_http_tls_handshake_errors_total",
+                               "_web_config_reloads_total", "_http_connections_rejected_total", "_http_requests_total",
+                               "_http_request_duration_seconds", "_http_bad_requests_total"}) {
+      names_[i++] = prefix + suffix;  // in the order Collect writes them
+    }
     for (const char* reason : {"malformed", "header_too_large", "body_too_large", "read_timeout"}) {
       bad_requests_[reason] = 0;
     }
   }
 
-  const std::string prefix_;
+  std::array<std::string, 8> names_;
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, int>, uint64_t> requests_;  // GUARDED_BY(mu_)
+  std::map<std::pair<std::string, std::string>, uint64_t> requests_;  // (code, handler); GUARDED_BY(mu_)
   std::map<std::string, Histogram> durations_;               // GUARDED_BY(mu_)
   std::map<std::string, uint64_t> bad_requests_;             // GUARDED_BY(mu_)
 };
@@ -485,7 +472,7 @@ class ServerImpl final : public Server {
 
   std::vector<uint16_t> ListeningPorts() const override { return ports_; }
   void Stop() override;
-  std::vector<prometheus::MetricFamily> Metrics() const override { return metrics_->Collect(); }
+  void AppendMetrics(exposition::FamilyWriter& out) const override { metrics_->Collect(out); }
 
   // --- used by sessions ---
   const ServerOptions& options() const { return options_; }

@@ -15,6 +15,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include "common/exposition/family_writer.h"
 #include "common/result.h"
 
 namespace topdog::http {
@@ -111,7 +112,12 @@ class Server {
   // <prefix>_http_requests_in_flight, <prefix>_http_auth_failures_total,
   // <prefix>_http_tls_handshake_errors_total, <prefix>_http_bad_requests_total{reason},
   // <prefix>_web_config_reloads_total{result}, <prefix>_http_connections_rejected_total (max_connections).
-  virtual std::vector<prometheus::MetricFamily> Metrics() const = 0;
+  virtual void AppendMetrics(exposition::FamilyWriter& out) const = 0;
+  std::vector<prometheus::MetricFamily> Metrics() const {
+    exposition::FamilyWriter out;
+    AppendMetrics(out);
+    return std::move(out).Finish();
+  }
 };
 
 }  // namespace topdog::http

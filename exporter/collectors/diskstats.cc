@@ -6,7 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cstdio>
 #include <iterator>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -104,17 +106,16 @@ class DiskstatsCollector final : public Collector {
     auto lines = ParseDiskstats(*text);
     if (!lines) return tl::unexpected(lines.error().WithContext(diskstats_path_));
 
-    std::array<MetricFamily, kDiskstatsFieldCount> stats;
-    for (size_t i = 0; i < kDiskstatsFieldCount; ++i) {
-      stats[i] = kStats[i].counter ? Counter(kStats[i].name, kStats[i].help) : Gauge(kStats[i].name, kStats[i].help);
-      stats[i].metric.reserve(lines->size());
+    // Family indices: the stats in DiskstatsField order, then the info families, then the ATA ones.
+    FamilyWriter out = NewWriter();
+    for (const StatSpec& stat : kStats) {
+      stat.counter ? out.Counter(stat.name, stat.help) : out.Gauge(stat.name, stat.help);
     }
-    MetricFamily info = Gauge("node_disk_info", "Info of /sys/block/<block_device>.");
-    info.metric.reserve(lines->size());
-    MetricFamily filesystem_info = Gauge("node_disk_filesystem_info", "Info about disk filesystem.");
-    MetricFamily device_mapper_info = Gauge("node_disk_device_mapper_info", "Info about disk device mapper.");
-    std::array<MetricFamily, kAtaCount> ata;
-    for (size_t i = 0; i < kAtaCount; ++i) ata[i] = Gauge(kAtaStats[i].name, kAtaStats[i].help);
+    const size_t info = out.Gauge("node_disk_info", "Info of /sys/block/<block_device>.");
+    const size_t filesystem_info = out.Gauge("node_disk_filesystem_info", "Info about disk filesystem.");
+    const size_t device_mapper_info = out.Gauge("node_disk_device_mapper_info", "Info about disk device mapper.");
+    const size_t ata = out.FamilyCount();
+    for (const AtaSpec& spec : kAtaStats) out.Gauge(spec.name, spec.help);
 
     for (const DiskstatsLine& line : *lines) {
       const std::string& device = line.device;
@@ -125,37 +126,39 @@ class DiskstatsCollector final : public Collector {
       std::string_view serial =
           compat_ == NodeExporterCompat::kV1_5 ? std::string_view() : udev.Get(kUdevScsiIdentSerial);
       if (serial.empty()) serial = udev.Get(kUdevIdSerialShort);
-      Labels info_labels = {{"device", device},
-                            {"major", std::to_string(line.major)},
-                            {"minor", std::to_string(line.minor)},
-                            {"model", std::string(udev.Get(kUdevIdModel))},
-                            {"path", std::string(udev.Get(kUdevIdPath))},
-                            {"revision", std::string(udev.Get(kUdevIdRevision))},
-                            {"serial", std::string(serial)},
-                            {"wwn", std::string(udev.Get(kUdevIdWwn))}};
-      if (compat_ == NodeExporterCompat::kV1_12) info_labels.push_back({"rotational", ReadRotational(device)});
-      AddSample(info, 1.0, std::move(info_labels));
+      const std::string major = std::to_string(line.major), minor = std::to_string(line.minor);
+      const std::string rotational = compat_ == NodeExporterCompat::kV1_12 ? ReadRotational(device) : "";
+      const FamilyWriter::Label info_labels[] = {{"device", device},
+                                                 {"major", major},
+                                                 {"minor", minor},
+                                                 {"model", udev.Get(kUdevIdModel)},
+                                                 {"path", udev.Get(kUdevIdPath)},
+                                                 {"revision", udev.Get(kUdevIdRevision)},
+                                                 {"serial", serial},
+                                                 {"wwn", udev.Get(kUdevIdWwn)},
+                                                 {"rotational", rotational}};
+      out.Sample(info, 1.0, std::span(info_labels, compat_ == NodeExporterCompat::kV1_12 ? 9 : 8));
 
       for (size_t i = 0; i < line.value_count; ++i) {
-        AddSample(stats[i], static_cast<double>(line.values[i]) * kStats[i].scale, {{"device", device}});
+        out.Sample(i, static_cast<double>(line.values[i]) * kStats[i].scale, {{"device", device}});
       }
 
       if (std::string_view fs_type = udev.Get(kUdevIdFsType); !fs_type.empty()) {
-        AddSample(filesystem_info, 1.0,
-                  {{"device", device},
-                   {"type", std::string(fs_type)},
-                   {"usage", std::string(udev.Get(kUdevIdFsUsage))},
-                   {"uuid", std::string(udev.Get(kUdevIdFsUuid))},
-                   {"version", std::string(udev.Get(kUdevIdFsVersion))}});
+        out.Sample(filesystem_info, 1.0,
+                   {{"device", device},
+                    {"type", fs_type},
+                    {"usage", udev.Get(kUdevIdFsUsage)},
+                    {"uuid", udev.Get(kUdevIdFsUuid)},
+                    {"version", udev.Get(kUdevIdFsVersion)}});
       }
       if (std::string_view dm_name = udev.Get(kUdevDmName); !dm_name.empty()) {
-        AddSample(device_mapper_info, 1.0,
-                  {{"device", device},
-                   {"lv_layer", std::string(udev.Get(kUdevDmLvLayer))},
-                   {"lv_name", std::string(udev.Get(kUdevDmLvName))},
-                   {"name", std::string(dm_name)},
-                   {"uuid", std::string(udev.Get(kUdevDmUuid))},
-                   {"vg_name", std::string(udev.Get(kUdevDmVgName))}});
+        out.Sample(device_mapper_info, 1.0,
+                   {{"device", device},
+                    {"lv_layer", udev.Get(kUdevDmLvLayer)},
+                    {"lv_name", udev.Get(kUdevDmLvName)},
+                    {"name", dm_name},
+                    {"uuid", udev.Get(kUdevDmUuid)},
+                    {"vg_name", udev.Get(kUdevDmVgName)}});
       }
       if (!udev.Get(kUdevIdAta).empty()) {
         for (size_t i = 0; i < kAtaCount; ++i) {
@@ -167,28 +170,19 @@ class DiskstatsCollector final : public Collector {
                           LogQuote(device), kAtaStats[i].property, LogQuote(*text_value));
             continue;
           }
-          AddSample(ata[i], *value, {{"device", device}});
+          out.Sample(ata + i, *value, {{"device", device}});
         }
       }
     }
-
-    std::vector<MetricFamily> out;
-    out.reserve(kDiskstatsFieldCount + 3 + kAtaCount);
-    auto keep = [&out](MetricFamily& family) {
-      if (!family.metric.empty()) out.push_back(std::move(family));
-    };
-    for (auto& family : stats) keep(family);
-    keep(info);
-    keep(filesystem_info);
-    keep(device_mapper_info);
-    for (auto& family : ata) keep(family);
-    return out;
+    return std::move(out).Finish();
   }
 
  private:
   // A missing or unreadable udev database only blanks the udev-derived labels, as in node_exporter.
   UdevProperties ReadUdev(uint32_t major, uint32_t minor) const {
-    std::string path = paths_.Udev("b" + std::to_string(major) + ":" + std::to_string(minor));
+    char name[32];
+    std::snprintf(name, sizeof name, "b%u:%u", major, minor);
+    std::string path = paths_.Udev(name);
     auto text = reader_.Read(path);
     if (!text) return UdevProperties();
     return ParseUdevData(*text);

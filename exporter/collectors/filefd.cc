@@ -22,11 +22,12 @@ class FilefdCollector final : public Collector {
     if (!text) return tl::unexpected(text.error());
     auto file_nr = ParseFileNr(*text);
     if (!file_nr) return tl::unexpected(file_nr.error().WithContext(path_));
-    std::vector<MetricFamily> out;
-    out.reserve(2);
-    out.push_back(Single(Gauge("node_filefd_allocated", "File descriptor statistics: allocated."), file_nr->allocated));
-    out.push_back(Single(Gauge("node_filefd_maximum", "File descriptor statistics: maximum."), file_nr->maximum));
-    return out;
+    FamilyWriter out = NewWriter();
+    out.Single("node_filefd_allocated", "File descriptor statistics: allocated.", prometheus::MetricType::Gauge,
+               file_nr->allocated);
+    out.Single("node_filefd_maximum", "File descriptor statistics: maximum.", prometheus::MetricType::Gauge,
+               file_nr->maximum);
+    return std::move(out).Finish();
   }
 
  private:

@@ -4,6 +4,7 @@
 // for local file systems (StatfsIsLocal).
 // Not thread-safe (filters cache verdicts); CollectorSet never runs it concurrently.
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -103,15 +104,17 @@ class FilesystemCollector final : public Collector {
     std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests);
 
     const bool v1_12 = compat_ == NodeExporterCompat::kV1_12;
-    MetricFamily device_error = Gauge("node_filesystem_device_error",
-                                      "Whether an error occurred while getting statistics for the given device.");
-    MetricFamily readonly = Gauge("node_filesystem_readonly", "Filesystem read-only status.");
-    MetricFamily size = Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
-    MetricFamily free = Gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.");
-    MetricFamily avail = Gauge("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.");
-    MetricFamily files = Gauge("node_filesystem_files", "Filesystem total file nodes.");
-    MetricFamily files_free = Gauge("node_filesystem_files_free", "Filesystem total free file nodes.");
-    MetricFamily mount_info = Gauge("node_filesystem_mount_info", "Filesystem mount information.");
+    FamilyWriter out = NewWriter();
+    const size_t device_error = out.Gauge("node_filesystem_device_error",
+                                          "Whether an error occurred while getting statistics for the given device.");
+    const size_t readonly = out.Gauge("node_filesystem_readonly", "Filesystem read-only status.");
+    const size_t size = out.Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
+    const size_t free = out.Gauge("node_filesystem_free_bytes", "Filesystem free space in bytes.");
+    const size_t avail =
+        out.Gauge("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.");
+    const size_t files = out.Gauge("node_filesystem_files", "Filesystem total file nodes.");
+    const size_t files_free = out.Gauge("node_filesystem_files_free", "Filesystem total free file nodes.");
+    const size_t mount_info = out.Gauge("node_filesystem_mount_info", "Filesystem mount information.");
 
     // node_exporter skips repeated label sets ("expose a metric once, even if there are multiple mounts");
     // what still collides is dropped by client_golang's registry, first one winning, as here.
@@ -120,47 +123,39 @@ class FilesystemCollector final : public Collector {
     for (const MountEntry* mount : selected) {
       const Result<StatfsInfo>& result = results[request_index.at(mount->mount_point)];
       const bool timed_out = !result && result.error().kind == ErrorKind::kDeadlineExceeded;
-      Labels labels = {{"device", mount->device}, {"fstype", mount->fs_type}, {"mountpoint", mount->mount_point}};
-      if (v1_12) labels.push_back({"device_error", result ? std::string() : ErrnoText(result.error())});
+      const std::string error_text = v1_12 && !result ? ErrnoText(result.error()) : std::string();
+      const FamilyWriter::Label label_array[] = {{"device", mount->device},
+                                                 {"fstype", mount->fs_type},
+                                                 {"mountpoint", mount->mount_point},
+                                                 {"device_error", error_text}};
+      const std::span<const FamilyWriter::Label> labels(label_array, v1_12 ? 4 : 3);
 
       if (v1_12) {
         std::string major = std::to_string(mount->major), minor = std::to_string(mount->minor);
         if (seen_mount_info.insert(JoinKey({mount->device, major, minor, mount->mount_point})).second) {
-          AddSample(mount_info, 1.0,
-                    {{"device", mount->device},
-                     {"major", std::move(major)},
-                     {"minor", std::move(minor)},
-                     {"mountpoint", mount->mount_point}});
+          out.Sample(mount_info, 1.0,
+                     {{"device", mount->device}, {"major", major}, {"minor", minor}, {"mountpoint", mount->mount_point}});
         }
       }
-      if (!seen.insert(JoinKey({labels[0].value, labels[1].value, labels[2].value, v1_12 ? labels[3].value : ""}))
-               .second) {
-        continue;
-      }
+      if (!seen.insert(JoinKey({mount->device, mount->fs_type, mount->mount_point, error_text})).second) continue;
 
-      AddSample(device_error, result ? 0.0 : 1.0, labels);
+      out.Sample(device_error, result ? 0.0 : 1.0, labels);
       // 1.12 reports read-only status even when statfs fails, except for stuck mounts.
       double ro =
           HasMountOption(mount->options, "ro") || (v1_12 && HasMountOption(mount->super_options, "ro")) ? 1.0 : 0.0;
-      if (v1_12) AddSample(readonly, timed_out ? 0.0 : ro, labels);
+      if (v1_12) out.Sample(readonly, timed_out ? 0.0 : ro, labels);
       if (!result) continue;
 
       const StatfsInfo& st = *result;
       const double block_size = static_cast<double>(st.block_size);
-      AddSample(size, static_cast<double>(st.blocks) * block_size, labels);
-      AddSample(free, static_cast<double>(st.blocks_free) * block_size, labels);
-      AddSample(avail, static_cast<double>(st.blocks_available) * block_size, labels);
-      AddSample(files, static_cast<double>(st.files), labels);
-      AddSample(files_free, static_cast<double>(st.files_free), labels);
-      if (!v1_12) AddSample(readonly, ro, labels);
+      out.Sample(size, static_cast<double>(st.blocks) * block_size, labels);
+      out.Sample(free, static_cast<double>(st.blocks_free) * block_size, labels);
+      out.Sample(avail, static_cast<double>(st.blocks_available) * block_size, labels);
+      out.Sample(files, static_cast<double>(st.files), labels);
+      out.Sample(files_free, static_cast<double>(st.files_free), labels);
+      if (!v1_12) out.Sample(readonly, ro, labels);
     }
-
-    std::vector<MetricFamily> out;
-    out.reserve(8);
-    for (MetricFamily* family : {&device_error, &readonly, &size, &free, &avail, &files, &files_free, &mount_info}) {
-      if (!family->metric.empty()) out.push_back(std::move(*family));
-    }
-    return out;
+    return std::move(out).Finish();
   }
 
  private:

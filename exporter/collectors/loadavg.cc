@@ -23,12 +23,11 @@ class LoadavgCollector final : public Collector {
     if (!text) return tl::unexpected(text.error());
     auto loadavg = ParseLoadavg(*text);
     if (!loadavg) return tl::unexpected(loadavg.error().WithContext(path_));
-    std::vector<MetricFamily> out;
-    out.reserve(3);
-    out.push_back(Single(Gauge("node_load1", "1m load average."), loadavg->load1));
-    out.push_back(Single(Gauge("node_load5", "5m load average."), loadavg->load5));
-    out.push_back(Single(Gauge("node_load15", "15m load average."), loadavg->load15));
-    return out;
+    FamilyWriter out = NewWriter();
+    out.Single("node_load1", "1m load average.", prometheus::MetricType::Gauge, loadavg->load1);
+    out.Single("node_load5", "5m load average.", prometheus::MetricType::Gauge, loadavg->load5);
+    out.Single("node_load15", "15m load average.", prometheus::MetricType::Gauge, loadavg->load15);
+    return std::move(out).Finish();
   }
 
  private:

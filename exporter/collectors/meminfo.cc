@@ -1,7 +1,8 @@
 // The meminfo collector (node_exporter collector/meminfo_linux.go): one node_memory_<Key>[_bytes] gauge
-// per /proc/meminfo line. Caches names per key; not called concurrently.
+// per /proc/meminfo line. Caches names per key and writes over its last result; not called concurrently.
 #include "exporter/parse/meminfo.h"
 
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,58 +50,69 @@ class MeminfoCollector final : public Collector {
     auto entries = ParseMeminfo(*text);
     if (!entries) return tl::unexpected(entries.error().WithContext(path_));
 
-    std::vector<MetricFamily> out;
-    out.reserve(entries->size());
-    // node_exporter collects into a map, so a key printed twice yields its last value once.
-    std::unordered_map<const Names*, size_t> index_by_names;
-    for (const MeminfoEntry& entry : *entries) {
-      auto names = NamesFor(entry);
+    ++scrape_;
+    FamilyWriter out = NewWriter();
+    for (size_t line = 0; line < entries->size(); ++line) {
+      const MeminfoEntry& entry = (*entries)[line];
+      auto names = NamesFor(line, entry);
       if (!names) return tl::unexpected(names.error());
+      Names& n = **names;
       double value = entry.has_unit ? entry.value * 1024 : entry.value;  // node_exporter presumes kB
-      auto [it, inserted] = index_by_names.emplace(*names, out.size());
-      if (!inserted) {
-        MetricFamily& earlier = out[it->second];
-        if (earlier.type == prometheus::MetricType::Counter) {
-          earlier.metric.front().counter.value = value;
-        } else {
-          earlier.metric.front().gauge.value = value;
-        }
+      // node_exporter collects into a map, so a key printed twice yields its last value once.
+      if (n.scrape == scrape_) {
+        out.SetValue(n.family, 0, value);
         continue;
       }
-      out.push_back(Single((*names)->counter ? Counter((*names)->name, (*names)->help)
-                                             : Gauge((*names)->name, (*names)->help),
-                           value));
+      n.scrape = scrape_;
+      n.family = out.Single(n.name, n.help, n.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge,
+                            value);
     }
-    return out;
+    return std::move(out).Finish();
   }
 
  private:
   struct Names {
+    std::string key;  // as in the file
+    bool has_unit;
     std::string name, help;
     bool counter;
+    uint64_t scrape = 0;  // the last scrape that emitted this key, and its family there
+    size_t family = 0;
   };
 
-  // Metric name and HELP of a meminfo key, derived once per key and unit (the set of keys is fixed per kernel).
-  Result<const Names*> NamesFor(const MeminfoEntry& entry) {
+  // Metric name and HELP of a meminfo key, derived once per key and unit (the set of keys is fixed per kernel,
+  // and so is their order: the entry found for the same line last time is checked first).
+  Result<Names*> NamesFor(size_t line, const MeminfoEntry& entry) {
+    if (line < by_line_.size() && by_line_[line] != nullptr && by_line_[line]->key == entry.key &&
+        by_line_[line]->has_unit == entry.has_unit) {
+      return by_line_[line];
+    }
     std::string cache_key(entry.key);
     if (entry.has_unit) cache_key += " kB";
     auto it = names_.find(cache_key);
-    if (it != names_.end()) return &it->second;
-    std::string key = NormalizeKey(entry.key);
-    if (entry.has_unit) key += "_bytes";
-    if (!IsMetricNameSuffix(key)) {
-      // node_exporter would panic on such a name; refusing the scrape of this collector is the safe twin.
-      return MakeError(ErrorKind::kBadData,
-                       path_ + ": key " + parse::QuoteField(entry.key) + " does not form a valid metric name");
+    if (it == names_.end()) {
+      std::string key = NormalizeKey(entry.key);
+      if (entry.has_unit) key += "_bytes";
+      if (!IsMetricNameSuffix(key)) {
+        // node_exporter would panic on such a name; refusing the scrape of this collector is the safe twin.
+        return MakeError(ErrorKind::kBadData,
+                         path_ + ": key " + parse::QuoteField(entry.key) + " does not form a valid metric name");
+      }
+      const bool counter = key.size() >= 6 && key.compare(key.size() - 6, 6, "_total") == 0;
+      Names names{std::string(entry.key), entry.has_unit, "node_memory_" + key,
+                  "Memory information field " + key + ".", counter};
+      it = names_.emplace(std::move(cache_key), std::move(names)).first;
     }
-    const bool counter = key.size() >= 6 && key.compare(key.size() - 6, 6, "_total") == 0;
-    Names names{"node_memory_" + key, "Memory information field " + key + ".", counter};
-    return &names_.emplace(std::move(cache_key), std::move(names)).first->second;
+    if (line >= by_line_.size()) by_line_.resize(line + 1, nullptr);
+    by_line_[line] = &it->second;
+    return &it->second;
   }
 
   const FileReader& reader_;
   const std::string path_;
-  std::unordered_map<std::string, Names> names_;
+  std::unordered_map<std::string, Names> names_;  // node-based: the pointers below stay valid
+  std::vector<Names*> by_line_;                    // the entry of each line last time
+  uint64_t scrape_ = 0;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The netdev collector (node_exporter collector/netdev_linux.go with --no-collector.netdev.netlink):
 // node_network_<receive|transmit>_<stat>_total{device} counters from /proc/net/dev. Owns a DeviceFilter
 // (caches verdicts), so not thread-safe; CollectorSet never runs it concurrently.
+#include <array>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -24,7 +25,12 @@ constexpr std::string_view kStatNames[kNetDevFieldCount] = {
 class NetdevCollector final : public Collector {
  public:
   NetdevCollector(const CollectorDeps& deps, DeviceFilter filter)
-      : reader_(deps.reader), path_(deps.options.paths.Proc("net/dev")), filter_(std::move(filter)) {}
+      : reader_(deps.reader), path_(deps.options.paths.Proc("net/dev")), filter_(std::move(filter)) {
+    for (size_t i = 0; i < kNetDevFieldCount; ++i) {
+      std::string stat(kStatNames[i]);
+      names_[i] = {"node_network_" + stat + "_total", "Network device statistic " + stat + "."};
+    }
+  }
 
   std::string_view Name() const override { return "netdev"; }
 
@@ -34,30 +40,29 @@ class NetdevCollector final : public Collector {
     auto lines = ParseNetDev(*text);
     if (!lines) return tl::unexpected(lines.error().WithContext(path_));
 
-    std::vector<MetricFamily> out;
-    out.reserve(kNetDevFieldCount);
-    for (std::string_view stat : kStatNames) {
-      std::string name(stat);
-      out.push_back(Counter("node_network_" + name + "_total", "Network device statistic " + name + "."));
-      out.back().metric.reserve(lines->size());
-    }
+    FamilyWriter out = NewWriter();
+    for (size_t i = 0; i < kNetDevFieldCount; ++i) out.Counter(names_[i].name, names_[i].help);  // index i
     // procfs keys interfaces by name, so a repeated name keeps its last line: walk backwards, first wins.
-    std::unordered_set<std::string_view> seen;
+    seen_.clear();
     for (auto it = lines->rbegin(); it != lines->rend(); ++it) {
       const NetDevLine& line = *it;
-      if (!seen.insert(line.name).second || filter_.Ignored(line.name)) continue;
+      if (!seen_.insert(line.name).second || filter_.Ignored(line.name)) continue;
       for (size_t i = 0; i < kNetDevFieldCount; ++i) {
-        AddSample(out[i], static_cast<double>(line.values[i]), {{"device", line.name}});
+        out.Sample(i, static_cast<double>(line.values[i]), {{"device", line.name}});
       }
     }
-    if (out.front().metric.empty()) out.clear();
-    return out;
+    return std::move(out).Finish();
   }
 
  private:
   const FileReader& reader_;
   const std::string path_;
   DeviceFilter filter_;
+  struct Names {
+    std::string name, help;
+  };
+  std::array<Names, kNetDevFieldCount> names_;
+  std::unordered_set<std::string_view> seen_;  // scratch space of Collect, kept for its buckets
 };
 
 }  // namespace

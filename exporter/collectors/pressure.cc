@@ -24,8 +24,7 @@ class PressureCollector final : public Collector {
   std::string_view Name() const override { return "pressure"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    std::vector<MetricFamily> out;
-    out.reserve(6);
+    FamilyWriter out = NewWriter();
     const bool v1_5 = compat_ == NodeExporterCompat::kV1_5;
     static constexpr const char* kResources[] = {"cpu", "io", "memory", "irq"};
     int found = 0;
@@ -52,27 +51,27 @@ class PressureCollector final : public Collector {
                                                    (needs_some && !stats->some ? "some" : "full") + "' data");
       }
       if (name == "cpu") {
-        out.push_back(Single(Counter("node_pressure_cpu_waiting_seconds_total",
-                                     "Total time in seconds that processes have waited for CPU time"),
-                             MicrosecondsToSeconds(stats->some->total_microseconds)));
+        out.Single("node_pressure_cpu_waiting_seconds_total",
+                   "Total time in seconds that processes have waited for CPU time",
+                   prometheus::MetricType::Counter, MicrosecondsToSeconds(stats->some->total_microseconds));
       } else if (name == "io") {
-        out.push_back(Single(Counter("node_pressure_io_waiting_seconds_total",
-                                     "Total time in seconds that processes have waited due to IO congestion"),
-                             MicrosecondsToSeconds(stats->some->total_microseconds)));
-        out.push_back(Single(Counter("node_pressure_io_stalled_seconds_total",
-                                     "Total time in seconds no process could make progress due to IO congestion"),
-                             MicrosecondsToSeconds(stats->full->total_microseconds)));
+        out.Single("node_pressure_io_waiting_seconds_total",
+                   "Total time in seconds that processes have waited due to IO congestion",
+                   prometheus::MetricType::Counter, MicrosecondsToSeconds(stats->some->total_microseconds));
+        out.Single("node_pressure_io_stalled_seconds_total",
+                   "Total time in seconds no process could make progress due to IO congestion",
+                   prometheus::MetricType::Counter, MicrosecondsToSeconds(stats->full->total_microseconds));
       } else if (name == "memory") {
-        out.push_back(Single(Counter("node_pressure_memory_waiting_seconds_total",
-                                     "Total time in seconds that processes have waited for memory"),
-                             MicrosecondsToSeconds(stats->some->total_microseconds)));
-        out.push_back(Single(Counter("node_pressure_memory_stalled_seconds_total",
-                                     "Total time in seconds no process could make progress due to memory congestion"),
-                             MicrosecondsToSeconds(stats->full->total_microseconds)));
+        out.Single("node_pressure_memory_waiting_seconds_total",
+                   "Total time in seconds that processes have waited for memory",
+                   prometheus::MetricType::Counter, MicrosecondsToSeconds(stats->some->total_microseconds));
+        out.Single("node_pressure_memory_stalled_seconds_total",
+                   "Total time in seconds no process could make progress due to memory congestion",
+                   prometheus::MetricType::Counter, MicrosecondsToSeconds(stats->full->total_microseconds));
       } else {
-        out.push_back(Single(Counter("node_pressure_irq_stalled_seconds_total",
-                                     "Total time in seconds no process could make progress due to IRQ congestion"),
-                             MicrosecondsToSeconds(stats->full->total_microseconds)));
+        out.Single("node_pressure_irq_stalled_seconds_total",
+                   "Total time in seconds no process could make progress due to IRQ congestion",
+                   prometheus::MetricType::Counter, MicrosecondsToSeconds(stats->full->total_microseconds));
       }
       ++found;
     }
@@ -81,7 +80,7 @@ class PressureCollector final : public Collector {
                                                  ": pressure information is unavailable (needs Linux >= 4.20 "
                                                  "with CONFIG_PSI)");
     }
-    return out;
+    return std::move(out).Finish();
   }
 
  private:

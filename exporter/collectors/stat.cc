@@ -24,29 +24,27 @@ class StatCollector final : public Collector {
     auto stat = ParseProcStat(*text);
     if (!stat) return tl::unexpected(stat.error().WithContext(path_));
 
-    std::vector<MetricFamily> out;
-    out.reserve(7);
-    out.push_back(Single(Counter("node_intr_total", "Total number of interrupts serviced."),
-                         static_cast<double>(stat->intr_total)));
-    out.push_back(Single(Counter("node_context_switches_total", "Total number of context switches."),
-                         static_cast<double>(stat->context_switches)));
-    out.push_back(
-        Single(Counter("node_forks_total", "Total number of forks."), static_cast<double>(stat->processes_created)));
-    out.push_back(Single(Gauge("node_boot_time_seconds", "Node boot time, in unixtime."),
-                         static_cast<double>(stat->boot_time_seconds)));
-    out.push_back(Single(Gauge("node_procs_running", "Number of processes in runnable state."),
-                         static_cast<double>(stat->procs_running)));
-    out.push_back(Single(Gauge("node_procs_blocked", "Number of processes blocked waiting for I/O to complete."),
-                         static_cast<double>(stat->procs_blocked)));
+    using prometheus::MetricType;
+    FamilyWriter out = NewWriter();
+    out.Single("node_intr_total", "Total number of interrupts serviced.", MetricType::Counter,
+               static_cast<double>(stat->intr_total));
+    out.Single("node_context_switches_total", "Total number of context switches.", MetricType::Counter,
+               static_cast<double>(stat->context_switches));
+    out.Single("node_forks_total", "Total number of forks.", MetricType::Counter,
+               static_cast<double>(stat->processes_created));
+    out.Single("node_boot_time_seconds", "Node boot time, in unixtime.", MetricType::Gauge,
+               static_cast<double>(stat->boot_time_seconds));
+    out.Single("node_procs_running", "Number of processes in runnable state.", MetricType::Gauge,
+               static_cast<double>(stat->procs_running));
+    out.Single("node_procs_blocked", "Number of processes blocked waiting for I/O to complete.", MetricType::Gauge,
+               static_cast<double>(stat->procs_blocked));
     if (softirq_) {
-      MetricFamily softirqs = Counter("node_softirqs_total", "Number of softirq calls.");
-      softirqs.metric.reserve(kSoftirqVectorNames.size());
+      const size_t softirqs = out.Counter("node_softirqs_total", "Number of softirq calls.");
       for (size_t i = 0; i < kSoftirqVectorNames.size(); ++i) {
-        AddSample(softirqs, static_cast<double>(stat->softirq[i]), {{"vector", std::string(kSoftirqVectorNames[i])}});
+        out.Sample(softirqs, static_cast<double>(stat->softirq[i]), {{"vector", kSoftirqVectorNames[i]}});
       }
-      out.push_back(std::move(softirqs));
     }
-    return out;
+    return std::move(out).Finish();
   }
 
  private:

@@ -50,17 +50,16 @@ class TimeCollector final : public Collector {
 
   Result<std::vector<MetricFamily>> Collect() override {
     WallTime now = system_.Now();
-    std::vector<MetricFamily> out;
-    out.reserve(4);
-    out.push_back(Single(Gauge("node_time_seconds", "System time in seconds since epoch (1970)."), now.unix_seconds));
-    MetricFamily zone = Gauge("node_time_zone_offset_seconds", "System time zone offset in seconds.");
-    AddSample(zone, static_cast<double>(now.zone_offset_seconds), {{"time_zone", now.zone_name}});
-    out.push_back(std::move(zone));
+    FamilyWriter out = NewWriter();
+    out.Single("node_time_seconds", "System time in seconds since epoch (1970).", prometheus::MetricType::Gauge,
+               now.unix_seconds);
+    const size_t zone = out.Gauge("node_time_zone_offset_seconds", "System time zone offset in seconds.");
+    out.Sample(zone, static_cast<double>(now.zone_offset_seconds), {{"time_zone", now.zone_name}});
 
-    MetricFamily available = Gauge("node_time_clocksource_available_info",
-                                   "Available clocksources read from '/sys/devices/system/clocksource'.");
-    MetricFamily current =
-        Gauge("node_time_clocksource_current_info", "Current clocksource read from '/sys/devices/system/clocksource'.");
+    const size_t available = out.Gauge("node_time_clocksource_available_info",
+                                       "Available clocksources read from '/sys/devices/system/clocksource'.");
+    const size_t current = out.Gauge("node_time_clocksource_current_info",
+                                     "Current clocksource read from '/sys/devices/system/clocksource'.");
     // Like filepath.Glob, an unreadable or absent directory just means no clock sources.
     auto entries = reader_.ListDir(dir_);
     if (entries) {
@@ -75,14 +74,12 @@ class TimeCollector final : public Collector {
         std::string device = std::to_string(index++);
         std::string_view names = SysfsValue(*available_text);
         for (std::string_view name = NextWord(names); !name.empty(); name = NextWord(names)) {
-          AddSample(available, 1.0, {{"clocksource", std::string(name)}, {"device", device}});
+          out.Sample(available, 1.0, {{"clocksource", name}, {"device", device}});
         }
-        AddSample(current, 1.0, {{"clocksource", std::string(SysfsValue(*current_text))}, {"device", device}});
+        out.Sample(current, 1.0, {{"clocksource", SysfsValue(*current_text)}, {"device", device}});
       }
     }
-    if (!available.metric.empty()) out.push_back(std::move(available));
-    if (!current.metric.empty()) out.push_back(std::move(current));
-    return out;
+    return std::move(out).Finish();
   }
 
  private:

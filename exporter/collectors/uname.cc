@@ -18,17 +18,17 @@ class UnameCollector final : public Collector {
   Result<std::vector<MetricFamily>> Collect() override {
     auto uname = system_.Uname();
     if (!uname) return tl::unexpected(uname.error());
-    MetricFamily info = Gauge("node_uname_info", "Labeled system information as provided by the uname system call.");
-    AddSample(info, 1.0,
-              {{"domainname", uname->domainname},
-               {"machine", uname->machine},
-               {"nodename", uname->nodename},
-               {"release", uname->release},
-               {"sysname", uname->sysname},
-               {"version", uname->version}});
-    std::vector<MetricFamily> out;
-    out.push_back(std::move(info));
-    return out;
+    FamilyWriter out = NewWriter();
+    const size_t info =
+        out.Gauge("node_uname_info", "Labeled system information as provided by the uname system call.");
+    out.Sample(info, 1.0,
+               {{"domainname", uname->domainname},
+                {"machine", uname->machine},
+                {"nodename", uname->nodename},
+                {"release", uname->release},
+                {"sysname", uname->sysname},
+                {"version", uname->version}});
+    return std::move(out).Finish();
   }
 
  private:

@@ -28,37 +28,37 @@ class VmstatCollector final : public Collector {
     auto fields = ParseVmstat(*text);
     if (!fields) return tl::unexpected(fields.error().WithContext(path_));
 
-    std::vector<MetricFamily> out;
-    out.reserve(16);
+    FamilyWriter out = NewWriter();
     if (verdicts_.size() > fields->size()) verdicts_.resize(fields->size());
     for (size_t i = 0; i < fields->size(); ++i) {
       const VmstatField& field = (*fields)[i];
-      if (!Matches(i, field.name)) continue;
-      std::string name(field.name);
-      out.push_back(
-          Single(Untyped("node_vmstat_" + name, "/proc/vmstat information field " + name + "."), field.value));
+      const Verdict& verdict = VerdictFor(i, field.name);
+      if (!verdict.matches) continue;
+      out.Single(verdict.metric_name, verdict.help, prometheus::MetricType::Untyped, field.value);
     }
-    return out;
+    return std::move(out).Finish();
   }
 
  private:
   struct Verdict {
     std::string name;
     bool matches;
+    std::string metric_name, help;  // when it matches
   };
 
   // The set and order of /proc/vmstat fields is fixed for a kernel, so the regex (std::regex is slow: a
   // few microseconds per search over ~190 fields) runs only for a field not seen at this position before.
-  bool Matches(size_t position, std::string_view name) {
-    if (position < verdicts_.size() && verdicts_[position].name == name) return verdicts_[position].matches;
-    bool matches = std::regex_search(name.begin(), name.end(), fields_);
-    if (position < verdicts_.size()) {
-      verdicts_[position] = Verdict{std::string(name), matches};
-    } else {
-      verdicts_.push_back(Verdict{std::string(name), matches});
+  const Verdict& VerdictFor(size_t position, std::string_view name) {
+    if (position < verdicts_.size() && verdicts_[position].name == name) return verdicts_[position];
+    Verdict verdict{std::string(name), std::regex_search(name.begin(), name.end(), fields_), "", ""};
+    if (verdict.matches) {
+      verdict.metric_name = "node_vmstat_" + verdict.name;
+      verdict.help = "/proc/vmstat information field " + verdict.name + ".";
     }
-    return matches;
+    if (position >= verdicts_.size()) verdicts_.resize(position + 1);
+    return verdicts_[position] = std::move(verdict);
   }
+
 
   const FileReader& reader_;
   const std::string path_;

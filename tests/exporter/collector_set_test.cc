@@ -60,6 +60,21 @@ class HangingCollector : public Collector {
   std::latch release{1};
 };
 
+// Writes over what CollectorSet recycles and records where its family name was stored each run.
+class RecyclingCollector : public Collector {
+ public:
+  std::string_view Name() const override { return "recycling"; }
+  Result<std::vector<MetricFamily>> Collect() override {
+    FamilyWriter out = NewWriter();
+    out.Single("test_recycled_family_with_a_long_name", "A run counter.", prometheus::MetricType::Gauge, ++runs);
+    auto families = std::move(out).Finish();
+    storage.push_back(families[0].name.data());
+    return families;
+  }
+  int runs = 0;
+  std::vector<const char*> storage;  // read after the scrapes, from the test thread
+};
+
 // Sample values by "family{collector=...}" for easy assertions.
 std::map<std::string, double> Flatten(const CollectorSet::Scrape& scrape) {
   std::map<std::string, double> out;
@@ -95,6 +110,28 @@ TEST(CollectorSetTest, ReportsSuccessPerCollectorAndKeepsOthersWhenOneFails) {
   EXPECT_EQ(values["node_scrape_collector_success{collector=a}"], 1);
   EXPECT_EQ(values["node_scrape_collector_success{collector=failing}"], 0);
   EXPECT_EQ(values.count("node_scrape_collector_duration_seconds{collector=failing}"), 1u);
+}
+
+TEST(CollectorSetTest, ARunWritesOverTheResultNoScrapeHoldsAnyMore) {
+  auto owned = std::make_unique<RecyclingCollector>();
+  RecyclingCollector* collector = owned.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::move(owned));
+  CollectorSet set(std::move(collectors));
+  const std::string key = "test_recycled_family_with_a_long_name";
+  for (int i = 1; i <= 3; ++i) EXPECT_EQ(Flatten(set.Collect(CollectorSet::Clock::now() + 10s))[key], i);
+  // Run 3 wrote over run 1's storage, which run 2 had replaced while no scrape held it.
+  ASSERT_EQ(collector->storage.size(), 3u);
+  EXPECT_EQ(collector->storage[2], collector->storage[0]);
+  EXPECT_NE(collector->storage[1], collector->storage[0]);
+
+  // A scrape that still holds its families keeps them as they were.
+  CollectorSet::Scrape held = set.Collect(CollectorSet::Clock::now() + 10s);  // run 4
+  EXPECT_EQ(Flatten(set.Collect(CollectorSet::Clock::now() + 10s))[key], 5);
+  EXPECT_EQ(Flatten(set.Collect(CollectorSet::Clock::now() + 10s))[key], 6);
+  EXPECT_EQ(Flatten(held)[key], 4);
+  ASSERT_EQ(collector->storage.size(), 6u);
+  EXPECT_NE(collector->storage[5], collector->storage[3]);  // run 6 could not take run 4's storage
 }
 
 TEST(CollectorSetTest, HungCollectorMissesDeadlineWithoutBlockingTheScrapeOrStartingASecondRun) {

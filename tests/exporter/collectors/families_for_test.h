@@ -30,10 +30,11 @@ inline Result<std::vector<prometheus::MetricFamily>> CollectOnce(CollectorFactor
 
 using LabelMap = std::map<std::string, std::string>;
 
+// A family without samples counts as absent: it is not exposed (see Collector::Collect).
 inline const prometheus::MetricFamily* FindFamily(const std::vector<prometheus::MetricFamily>& families,
                                                   const std::string& name) {
   for (const auto& family : families) {
-    if (family.name == name) return &family;
+    if (family.name == name && !family.metric.empty()) return &family;
   }
   return nullptr;
 }
@@ -71,9 +72,12 @@ inline size_t SampleCount(const std::vector<prometheus::MetricFamily>& families,
   return family == nullptr ? 0 : family->metric.size();
 }
 
+// Names of the exposed families (those with samples), sorted.
 inline std::vector<std::string> FamilyNames(const std::vector<prometheus::MetricFamily>& families) {
   std::vector<std::string> names;
-  for (const auto& family : families) names.push_back(family.name);
+  for (const auto& family : families) {
+    if (!family.metric.empty()) names.push_back(family.name);
+  }
   std::sort(names.begin(), names.end());
   return names;
 }
