@@ -25,6 +25,11 @@ class Collector {
   // concurrently (CollectorSet guarantees it).
   virtual Result<std::vector<MetricFamily>> Collect() = 0;
 
+  // True when the next Collect may wait on something other than procfs and sysfs (a network file system, a
+  // mount table being changed): such a run stays off the HTTP I/O thread (CollectorSet::RunInline). Called
+  // between runs, from any thread, never concurrently with Collect.
+  virtual bool MayBlock() { return false; }
+
   // Hands back an earlier result of this collector that no scrape uses any more, for the next Collect to
   // build over its storage (see FamilyWriter). REQUIRES: not called concurrently with Collect.
   void Recycle(std::vector<MetricFamily> families) { recycled_ = std::move(families); }

@@ -45,6 +45,9 @@ void Canonicalize(std::vector<MetricFamily>& families) {
 
 namespace {
 
+// A collector runs on the caller's thread (CollectorSet::RunInline) only if its last run took less than this.
+constexpr std::chrono::milliseconds kInlineBudget{50};
+
 struct Outcome {
   bool success = false;
   double duration_seconds = 0;
@@ -77,6 +80,8 @@ struct Slot {
   bool running = false;
   CollectorSet::Clock::time_point started;
   bool run_missed_deadline = false;  // a scrape gave up on the current run: later ones don't wait for it
+  bool may_block = true;             // kept off the caller's thread when last queued by an asynchronous scrape
+  bool fast = false;                 // the last run took less than kInlineBudget
   Outcome last;
   // The families of an earlier run once no scrape holds them, for the collector to write the next run over.
   std::vector<MetricFamily> spare;
@@ -108,6 +113,7 @@ struct CollectorSet::State {
   int base_workers = 1;
   Clock::duration stuck_after;
   bool stopping = false;
+  bool inline_runs = false;  // CollectAsync runs collectors that cannot block on its caller's thread
   // The last scrape's node_scrape_collector_* families, reused when no scrape holds them any more.
   std::shared_ptr<std::vector<MetricFamily>> own_last;  // guarded by mu
 
@@ -176,6 +182,7 @@ struct CollectorSet::State {
       std::lock_guard lock(self->mu);
       if (waiter->finished) return;
       self->SpawnWorkersIfNeeded(self, now);
+      if (!self->queue.empty()) self->work_cv.notify_all();  // idle workers take what waits
     }
     schedule(std::min(deadline, now + self->stuck_after),
              [self, waiter, deadline, schedule] { Watch(self, waiter, deadline, schedule); });
@@ -183,57 +190,82 @@ struct CollectorSet::State {
 
   void Work(const std::shared_ptr<State>& self) {
     std::unique_lock lock(mu);
-    std::vector<std::shared_ptr<Waiter>> wake;
-    std::vector<std::shared_ptr<Waiter>> finish;
     while (true) {
       work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
       if (stopping) break;
-      Slot* slot = queue.front();
-      queue.erase(queue.begin());
-      slot->queued = false;
-      slot->running = true;
-      slot->run_missed_deadline = false;
-      slot->started = Clock::now();
-      uint64_t target = slot->requested;
-      std::vector<MetricFamily> spare = std::move(slot->spare);
-      lock.unlock();
-      Outcome outcome = RunCollector(*slot, std::move(spare));
-      lock.lock();
-      slot->running = false;
-      auto previous = std::move(slot->last.families);
-      slot->last = std::move(outcome);
-      // No scrape can take `previous` any more; if none still holds it, its storage serves the next run.
-      if (previous && previous.use_count() == 1) slot->spare = std::move(*previous);
-      slot->completed = target;
-      ++(slot->last.success ? slot->runs_ok : slot->runs_failed);
-      // Wake each scrape whose last missing run this was (one wake-up per scrape, not per collector).
-      auto& waiters = slot->waiters;
-      for (auto it = waiters.begin(); it != waiters.end();) {
-        if (it->second > target) {
-          ++it;
-          continue;
-        }
-        if (--it->first->remaining == 0) (it->first->done ? finish : wake).push_back(it->first);
-        it = waiters.erase(it);
-      }
-      if (!wake.empty() || !finish.empty()) {
-        // Notified without the lock, so the scrape does not wake only to block on it.
-        lock.unlock();
-        for (const auto& waiter : wake) waiter->cv.notify_one();
-        for (const auto& waiter : finish) Finish(self, waiter);
-        wake.clear();
-        finish.clear();
-        lock.lock();
-      }
-      if (slot->requested > slot->completed && !slot->queued) {  // asked for again while it ran
-        slot->queued = true;
-        queue.push_back(slot);
-      }
+      RunQueued(self, lock, queue.begin());
       // A thread added for a stuck collector leaves once that collector is back and there is no work.
       if (queue.empty() && workers > WantedWorkers(Clock::now())) break;
     }
     --workers;
     exit_cv.notify_all();
+  }
+
+  // Runs the collectors of the queue that cannot block (Collector::MayBlock) on the calling thread, until
+  // none is left; a worker takes the others. REQUIRES: lock held (released while a collector runs).
+  void RunInline(const std::shared_ptr<State>& self, std::unique_lock<std::mutex>& lock) {
+    while (!stopping && inline_runs) {
+      auto next = std::find_if(queue.begin(), queue.end(), [](Slot* slot) { return !slot->may_block; });
+      if (next == queue.end()) break;
+      Slot* slot = *next;
+      auto start = Clock::now();
+      RunQueued(self, lock, next);
+      if (Clock::now() - start > stuck_after && inline_runs) {
+        // The thread is an I/O thread: one slow run is one too many there.
+        inline_runs = false;
+        spdlog::warn("collector ran too long on the I/O thread collector={} err={}", slot->name,
+                     LogQuote("collectors run on the worker pool from now on"));
+      }
+    }
+    WakeWorkers(queue.size());  // what is left (inline runs were turned off) goes to the workers
+  }
+
+  // Takes the slot at `it` off the queue, runs it and hands its result to the scrapes waiting for it.
+  // REQUIRES: lock held; it is released while the collector runs and while waiting scrapes are notified.
+  void RunQueued(const std::shared_ptr<State>& self, std::unique_lock<std::mutex>& lock,
+                 std::vector<Slot*>::iterator it) {
+    Slot* slot = *it;
+    queue.erase(it);
+    slot->queued = false;
+    slot->running = true;
+    slot->run_missed_deadline = false;
+    slot->started = Clock::now();
+    uint64_t target = slot->requested;
+    std::vector<MetricFamily> spare = std::move(slot->spare);
+    lock.unlock();
+    Outcome outcome = RunCollector(*slot, std::move(spare));
+    lock.lock();
+    slot->running = false;
+    slot->fast = outcome.duration_seconds < std::chrono::duration<double>(kInlineBudget).count();
+    auto previous = std::move(slot->last.families);
+    slot->last = std::move(outcome);
+    // No scrape can take `previous` any more; if none still holds it, its storage serves the next run.
+    if (previous && previous.use_count() == 1) slot->spare = std::move(*previous);
+    slot->completed = target;
+    ++(slot->last.success ? slot->runs_ok : slot->runs_failed);
+    // Wake each scrape whose last missing run this was (one wake-up per scrape, not per collector).
+    std::vector<std::shared_ptr<Waiter>> wake;
+    std::vector<std::shared_ptr<Waiter>> finish;
+    auto& waiters = slot->waiters;
+    for (auto w = waiters.begin(); w != waiters.end();) {
+      if (w->second > target) {
+        ++w;
+        continue;
+      }
+      if (--w->first->remaining == 0) (w->first->done ? finish : wake).push_back(w->first);
+      w = waiters.erase(w);
+    }
+    if (!wake.empty() || !finish.empty()) {
+      // Notified without the lock, so the scrape does not wake only to block on it.
+      lock.unlock();
+      for (const auto& waiter : wake) waiter->cv.notify_one();
+      for (const auto& waiter : finish) Finish(self, waiter);
+      lock.lock();
+    }
+    if (slot->requested > slot->completed && !slot->queued) {  // asked for again while it ran
+      slot->queued = true;
+      queue.push_back(slot);
+    }
   }
 
   static Outcome RunCollector(Slot& slot, std::vector<MetricFamily> spare) {
@@ -284,6 +316,11 @@ CollectorSet::~CollectorSet() {
     for (const auto& slot : state_->slots) running += slot->running ? 1 : 0;
     return state_->workers <= running;
   });
+}
+
+void CollectorSet::RunInline(bool enabled) {
+  std::lock_guard lock(state_->mu);
+  state_->inline_runs = enabled;
 }
 
 std::vector<std::string> CollectorSet::Names() const {
@@ -373,16 +410,33 @@ void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::
   waiter->start = Clock::now();
   waiter->done = std::move(done);
   bool ready = false;
+  bool run_inline = false;
   {
     std::lock_guard lock(state_->mu);
     size_t queued = state_->Register(waiter, only);
     state_->SpawnWorkersIfNeeded(state_, waiter->start);
+    run_inline = state_->inline_runs;
+    if (run_inline) {
+      // Only the collectors that may block need a worker; this thread runs the others below.
+      size_t blocking = 0;
+      for (Slot* slot : state_->queue) {
+        // Queued, so no thread runs it now. Only a collector whose last run was quick goes inline: the first
+        // run of each is on a worker, so one that hangs from the start (a FIFO for a /proc file) never does.
+        slot->may_block = !slot->fast || slot->collector->MayBlock();
+        blocking += slot->may_block ? 1 : 0;
+      }
+      queued = std::min(queued, blocking);
+    }
     state_->WakeWorkers(queued);
     ready = waiter->remaining == 0;
   }
   if (ready) return State::Finish(state_, waiter);  // nothing to wait for (all stuck, or none selected)
   schedule(std::min(deadline, waiter->start + state_->stuck_after),
            [state = state_, waiter, deadline, schedule] { State::Watch(state, waiter, deadline, schedule); });
+  if (run_inline) {
+    std::unique_lock lock(state_->mu);
+    state_->RunInline(state_, lock);
+  }
 }
 
 std::vector<const MetricFamily*> CollectorSet::Scrape::Ordered() const {

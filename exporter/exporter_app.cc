@@ -32,6 +32,7 @@ Result<std::unique_ptr<ExporterApp>> ExporterApp::Create(ExporterConfig config, 
     collectors.push_back(std::move(*collector));
   }
   app->collectors_ = std::make_unique<CollectorSet>(std::move(collectors));
+  app->collectors_->RunInline(app->config_.inline_collectors);
   return app;
 }
 

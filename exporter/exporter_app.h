@@ -29,6 +29,8 @@ struct ExporterConfig {
   std::chrono::milliseconds default_scrape_timeout{10000};
   // Collectors must finish this long before the scraper's timeout, leaving time to serialize and send.
   std::chrono::milliseconds scrape_timeout_offset{500};
+  // Asynchronous scrapes run the collectors that cannot block on the HTTP I/O thread (CollectorSet::RunInline).
+  bool inline_collectors = false;
 };
 
 class ExporterApp {

@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   o.filesystem_mount_timeout = *mount;
   config.default_scrape_timeout = *deftimeout;
   config.scrape_timeout_offset = *offset;
+  config.inline_collectors = true;  // see README "How a scrape runs"
 
   for (const auto& info : topdog::exporter::KnownCollectors()) {
     bool enabled = disable_defaults ? false : info.enabled_by_default;

@@ -19,6 +19,9 @@ const double kStartTimeSeconds =
 
 // /proc/self files are tiny; the exporter's own reader keeps one code path for file reads.
 const DiskFileReader kSelfReader(64 * 1024, /*keep_open_roots=*/{"/proc"});
+const std::string kStatmPath = "/proc/self/statm";
+const std::string kStatPath = "/proc/self/stat";
+const std::string kFdPath = "/proc/self/fd";
 
 }  // namespace
 
@@ -30,6 +33,7 @@ void BuildInfo(exposition::FamilyWriter& out) {
 
 void ProcessMetrics(exposition::FamilyWriter& out) {
   using prometheus::MetricType;
+  thread_local std::string buffer;  // file text; storage reused by every scrape on this thread
   struct rusage usage;
   if (::getrusage(RUSAGE_SELF, &usage) == 0) {
     double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
@@ -37,7 +41,7 @@ void ProcessMetrics(exposition::FamilyWriter& out) {
     out.Single("topdog_exporter_process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
                MetricType::Counter, cpu);
   }
-  if (auto statm = kSelfReader.Read("/proc/self/statm")) {
+  if (auto statm = kSelfReader.ReadInto(kStatmPath, buffer)) {
     // statm: size resident shared text lib data dt (pages)
     std::string_view s(*statm);
     uint64_t size_pages = 0, rss_pages = 0;
@@ -53,7 +57,7 @@ void ProcessMetrics(exposition::FamilyWriter& out) {
       }
     }
   }
-  if (auto fds = kSelfReader.ListDir("/proc/self/fd")) {
+  if (auto fds = kSelfReader.ListDir(kFdPath)) {
     // Minus the descriptor of the directory itself, which the reader keeps open between listings.
     out.Single("topdog_exporter_process_open_fds", "Number of open file descriptors.", MetricType::Gauge,
                static_cast<double>(fds->size()) - 1);
@@ -65,7 +69,7 @@ void ProcessMetrics(exposition::FamilyWriter& out) {
   }
   out.Single("topdog_exporter_process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
              MetricType::Gauge, kStartTimeSeconds);
-  if (auto stat = kSelfReader.Read("/proc/self/stat")) {
+  if (auto stat = kSelfReader.ReadInto(kStatPath, buffer)) {
     // Field 20 (num_threads), counted after the ')' that ends the command name.
     std::string_view s(*stat);
     size_t pos = s.rfind(')');

@@ -69,8 +69,8 @@ void ApplyMonotonicGuard(CpuSeconds& stored, const CpuSeconds& fresh) {
   keep_max(stored.guest_nice, fresh.guest_nice);
 }
 
-std::optional<uint64_t> ReadUintFile(const FileReader& reader, const std::string& path) {
-  auto contents = reader.Read(path);
+std::optional<uint64_t> ReadUintFile(const FileReader& reader, const std::string& path, std::string& buffer) {
+  auto contents = reader.ReadInto(path, buffer);
   if (!contents) return std::nullopt;
   std::string_view text = *contents;
   while (!text.empty() && (text.back() == '\n' || parse::IsFieldSpace(text.back()))) text.remove_suffix(1);
@@ -108,7 +108,7 @@ class CpuCollector final : public Collector {
     }
     if (auto done = CollectStat(out); !done) return tl::unexpected(done.error());
     if (auto done = CollectIsolated(out); !done) return tl::unexpected(done.error());
-    auto cpu_dirs = ListCpuDirs();
+    const std::vector<CpuDir>& cpu_dirs = ListCpuDirs();
     CollectThermalThrottle(cpu_dirs, out);
     if (compat_ != NodeExporterCompat::kV1_5) CollectOnline(cpu_dirs, out);
     return std::move(out).Finish();
@@ -121,7 +121,7 @@ class CpuCollector final : public Collector {
   };
 
   Result<void> CollectStat(FamilyWriter& out) {
-    auto text = reader_.Read(stat_path_);
+    auto text = reader_.ReadInto(stat_path_, stat_buffer_);
     if (!text) return tl::unexpected(text.error());
     auto stat = ParseProcStat(*text);
     if (!stat) return tl::unexpected(stat.error().WithContext(stat_path_));
@@ -218,32 +218,52 @@ class CpuCollector final : public Collector {
     return {};
   }
 
-  std::vector<std::string> ListCpuDirs() const {
-    std::vector<std::string> dirs;
+  // A cpu<N> directory of sysfs and the files read from it (paths built once per directory).
+  struct CpuDir {
+    std::string name;  // "cpu0"
+    std::string core_throttles, package_throttles, package_id, core_id, online;
+  };
+
+  // The cpu<N> directories, sorted by name like filepath.Glob("cpu[0-9]*"). Listed on every scrape (CPUs
+  // come and go); the paths are built again only when the list changes.
+  const std::vector<CpuDir>& ListCpuDirs() {
     // Go's filepath.Glob ignores I/O errors: an unreadable directory just has no CPUs.
     auto names = reader_.ListDir(cpu_dir_);
-    if (!names) return dirs;
-    for (std::string& name : *names) {
-      if (IsCpuDirName(name)) dirs.push_back(std::move(name));
+    if (!names) {
+      cpu_dirs_.clear();
+      return cpu_dirs_;
     }
-    return dirs;  // sorted by name, like Glob
+    std::erase_if(*names, [](const std::string& name) { return !IsCpuDirName(name); });
+    const bool same = names->size() == cpu_dirs_.size() &&
+                      std::equal(names->begin(), names->end(), cpu_dirs_.begin(),
+                                 [](const std::string& name, const CpuDir& dir) { return name == dir.name; });
+    if (!same) {
+      cpu_dirs_.clear();
+      for (std::string& name : *names) {
+        const std::string dir = cpu_dir_ + "/" + name;
+        // The counters are read before the topology (node_exporter reads the topology first): same result,
+        // but hosts without thermal_throttle (VMs) cost one failed open per CPU instead of three reads.
+        cpu_dirs_.push_back(CpuDir{std::move(name), dir + "/thermal_throttle/core_throttle_count",
+                                   dir + "/thermal_throttle/package_throttle_count",
+                                   dir + "/topology/physical_package_id", dir + "/topology/core_id", dir + "/online"});
+      }
+    }
+    return cpu_dirs_;
   }
+
 
   // updateThermalThrottle: one core counter per (package, core) and one package counter per package, each
   // taken from the first CPU (in directory order) whose file could be read.
-  void CollectThermalThrottle(const std::vector<std::string>& cpu_dirs, FamilyWriter& out) {
+  void CollectThermalThrottle(const std::vector<CpuDir>& cpu_dirs, FamilyWriter& out) {
     std::map<uint64_t, uint64_t> package_throttles;
     std::map<std::pair<uint64_t, uint64_t>, uint64_t> core_throttles;
-    for (const std::string& name : cpu_dirs) {
-      const std::string dir = cpu_dir_ + "/" + name;
-      // The counters are read before the topology (node_exporter reads the topology first): same result,
-      // but hosts without thermal_throttle (VMs) cost one failed open per CPU instead of three reads.
-      auto core_count = ReadUintFile(reader_, dir + "/thermal_throttle/core_throttle_count");
-      auto package_count = ReadUintFile(reader_, dir + "/thermal_throttle/package_throttle_count");
+    for (const CpuDir& dir : cpu_dirs) {
+      auto core_count = ReadUintFile(reader_, dir.core_throttles, scratch_);
+      auto package_count = ReadUintFile(reader_, dir.package_throttles, scratch_);
       if (!core_count && !package_count) continue;
-      auto package_id = ReadUintFile(reader_, dir + "/topology/physical_package_id");
+      auto package_id = ReadUintFile(reader_, dir.package_id, scratch_);
       if (!package_id) continue;
-      auto core_id = ReadUintFile(reader_, dir + "/topology/core_id");
+      auto core_id = ReadUintFile(reader_, dir.core_id, scratch_);
       if (!core_id) continue;
       if (core_count) core_throttles.emplace(std::make_pair(*package_id, *core_id), *core_count);
       if (package_count) package_throttles.emplace(*package_id, *package_count);
@@ -263,14 +283,14 @@ class CpuCollector final : public Collector {
 
   // updateOnline (node_exporter >= 1.8): a no-op when the first CPU has no "online" file (the system does
   // not support CPU hot-plug); otherwise 1 per CPU whose file says "1", else 0.
-  void CollectOnline(const std::vector<std::string>& cpu_dirs, FamilyWriter& out) {
+  void CollectOnline(const std::vector<CpuDir>& cpu_dirs, FamilyWriter& out) {
     if (cpu_dirs.empty()) return;
-    auto first = reader_.Read(cpu_dir_ + "/" + cpu_dirs.front() + "/online");
+    auto first = reader_.ReadInto(cpu_dirs.front().online, scratch_);
     if (!first && first.error().kind == ErrorKind::kNotFound) return;
     const size_t online = out.Gauge("node_cpu_online", "CPUs that are online and being scheduled.");
-    for (const std::string& name : cpu_dirs) {
-      auto state = ReadUintFile(reader_, cpu_dir_ + "/" + name + "/online");
-      out.Sample(online, state && *state == 1 ? 1 : 0, {{"cpu", std::string_view(name).substr(3)}});
+    for (const CpuDir& dir : cpu_dirs) {
+      auto state = ReadUintFile(reader_, dir.online, scratch_);
+      out.Sample(online, state && *state == 1 ? 1 : 0, {{"cpu", std::string_view(dir.name).substr(3)}});
     }
   }
 
@@ -348,6 +368,8 @@ class CpuCollector final : public Collector {
 
   std::vector<StoredCpu> stored_;  // guarded counters, sorted by CPU id
   std::vector<StoredCpu> fresh_;   // scratch space of UpdateCpuStats, kept to reuse its allocation
+  std::vector<CpuDir> cpu_dirs_;       // the last listing
+  std::string stat_buffer_, scratch_;  // file text, storage reused by every read
   std::vector<std::string> id_text_;  // per entry of stored_: its id as a label value
   std::vector<size_t> text_order_;    // indices of stored_ ordered by id_text_
   bool isolated_loaded_ = false;

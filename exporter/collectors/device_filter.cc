@@ -30,8 +30,8 @@ Result<DeviceFilter> DeviceFilter::Create(std::string_view flag_prefix, const st
 
 bool DeviceFilter::Ignored(std::string_view name) {
   if (!exclude_ && !include_) return false;
+  if (auto it = cache_.find(name); it != cache_.end()) return it->second;
   std::string key(name);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   bool ignored = (exclude_ && std::regex_search(key, *exclude_)) || (include_ && !std::regex_search(key, *include_));
   if (cache_.size() >= kMaxCached) cache_.clear();
   cache_.emplace(std::move(key), ignored);

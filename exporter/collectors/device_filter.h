@@ -4,6 +4,7 @@
 // its filters and is not run concurrently.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <regex>
 #include <string>
@@ -37,7 +38,12 @@ class DeviceFilter {
 
   std::optional<std::regex> exclude_;
   std::optional<std::regex> include_;
-  std::unordered_map<std::string, bool> cache_;
+  // Looked up by string_view (transparent hash): a hit allocates nothing.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>()(name); }
+  };
+  std::unordered_map<std::string, bool, NameHash, std::equal_to<>> cache_;
 };
 
 }  // namespace topdog::exporter

@@ -101,7 +101,7 @@ class DiskstatsCollector final : public Collector {
   std::string_view Name() const override { return "diskstats"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(diskstats_path_);
+    auto text = reader_.ReadInto(diskstats_path_, diskstats_buffer_);
     if (!text) return tl::unexpected(text.error());
     auto lines = ParseDiskstats(*text);
     if (!lines) return tl::unexpected(lines.error().WithContext(diskstats_path_));
@@ -178,12 +178,14 @@ class DiskstatsCollector final : public Collector {
   }
 
  private:
-  // A missing or unreadable udev database only blanks the udev-derived labels, as in node_exporter.
-  UdevProperties ReadUdev(uint32_t major, uint32_t minor) const {
+  // A missing or unreadable udev database only blanks the udev-derived labels, as in node_exporter. The
+  // properties point into udev_buffer_: valid until the next call.
+  UdevProperties ReadUdev(uint32_t major, uint32_t minor) {
     char name[32];
-    std::snprintf(name, sizeof name, "b%u:%u", major, minor);
-    std::string path = paths_.Udev(name);
-    auto text = reader_.Read(path);
+    std::snprintf(name, sizeof name, "%u:%u", major, minor);
+    udev_path_.assign(udev_prefix_);
+    udev_path_ += name;
+    auto text = reader_.ReadInto(udev_path_, udev_buffer_);
     if (!text) return UdevProperties();
     return ParseUdevData(*text);
   }
@@ -207,6 +209,8 @@ class DiskstatsCollector final : public Collector {
   const Paths paths_;
   const NodeExporterCompat compat_;
   const std::string diskstats_path_;
+  const std::string udev_prefix_ = paths_.Udev("b");  // + "<major>:<minor>"
+  std::string diskstats_buffer_, udev_buffer_, udev_path_;  // storage reused by every scrape
   DeviceFilter filter_;
 };
 

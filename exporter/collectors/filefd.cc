@@ -18,7 +18,7 @@ class FilefdCollector final : public Collector {
   std::string_view Name() const override { return "filefd"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(path_);
+    auto text = reader_.ReadInto(path_, buffer_);
     if (!text) return tl::unexpected(text.error());
     auto file_nr = ParseFileNr(*text);
     if (!file_nr) return tl::unexpected(file_nr.error().WithContext(path_));
@@ -33,6 +33,7 @@ class FilefdCollector final : public Collector {
  private:
   const FileReader& reader_;
   const std::string path_;
+  std::string buffer_;  // the file's text, its storage reused by every read
 };
 
 }  // namespace

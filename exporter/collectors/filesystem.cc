@@ -45,7 +45,7 @@ bool StatfsIsLocal(std::string_view fs_type) {
 
 // statfs walks the mount point's path, and the lookup of a component on a network mount can block too: a
 // mount may run inline only when it, every mount above it and every mount over it (same path) are local.
-bool MayBlock(const MountEntry& mount, const std::vector<MountEntry>& all) {
+bool StatfsMayBlock(const MountEntry& mount, const std::vector<MountEntry>& all) {
   if (!StatfsIsLocal(mount.fs_type)) return true;
   const std::string& path = mount.mount_point;
   for (const MountEntry& other : all) {
@@ -79,6 +79,16 @@ class FilesystemCollector final : public Collector {
         pool_(deps.system, deps.options.filesystem_stat_workers, deps.options.filesystem_mount_timeout) {}
 
   std::string_view Name() const override { return "filesystem"; }
+
+  // Reading the mount table can wait behind a mount or unmount in progress (the namespace lock), and statfs
+  // of a network file system can hang: so the run may block unless the kept table is current and every
+  // selected mount is local. (A change between this check and the run can still slip through.)
+  bool MayBlock() override {
+    if (mounts_path_.empty()) return true;
+    // poll(2) reports a change once: remember it for the run.
+    if (!table_changed_ && !reader_.MountTableUnchanged(mounts_path_)) table_changed_ = true;
+    return table_changed_ || any_selected_may_block_;
+  }
 
   Result<std::vector<MetricFamily>> Collect() override {
     auto read = ReadMounts();
@@ -164,8 +174,9 @@ class FilesystemCollector final : public Collector {
   // already stripped of --path.rootfs) is kept while the kernel reports no change to it: reading and
   // parsing mountinfo is a large part of a scrape on hosts with many mounts.
   Result<const std::vector<MountEntry>*> ReadMounts() {
-    if (!mounts_path_.empty() && reader_.MountTableUnchanged(mounts_path_)) return &mounts_;
+    if (!mounts_path_.empty() && !table_changed_ && reader_.MountTableUnchanged(mounts_path_)) return &mounts_;
     mounts_path_.clear();
+    table_changed_ = false;
     const bool v1_5 = compat_ == NodeExporterCompat::kV1_5;
     std::string path = paths_.Proc(v1_5 ? "1/mounts" : "1/mountinfo");
     auto text = reader_.Read(path);
@@ -182,7 +193,13 @@ class FilesystemCollector final : public Collector {
     // Which mounts may block depends on the table alone: decided here, not on every scrape (quadratic in
     // the number of mounts, which runs into the hundreds on a busy Kubernetes node).
     may_block_.clear();
-    for (const MountEntry& mount : mounts_) may_block_.push_back(!inline_local_statfs_ || MayBlock(mount, mounts_));
+    any_selected_may_block_ = false;
+    for (const MountEntry& mount : mounts_) {
+      may_block_.push_back(!inline_local_statfs_ || StatfsMayBlock(mount, mounts_));
+      if (may_block_.back() && !mount_points_.Ignored(mount.mount_point) && !fs_types_.Ignored(mount.fs_type)) {
+        any_selected_may_block_ = true;
+      }
+    }
     return &mounts_;
   }
 
@@ -203,6 +220,8 @@ class FilesystemCollector final : public Collector {
   const bool inline_local_statfs_;
   std::vector<MountEntry> mounts_;  // the last parsed table, valid while mounts_path_ is set
   std::vector<bool> may_block_;     // per entry of mounts_: statfs goes through the pool
+  bool any_selected_may_block_ = false;  // some mount that passes the filters has may_block_
+  bool table_changed_ = false;           // MayBlock saw the kernel report a change of the table
   std::string mounts_path_;
   StatfsPool pool_;
 };

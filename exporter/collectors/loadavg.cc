@@ -19,7 +19,7 @@ class LoadavgCollector final : public Collector {
   std::string_view Name() const override { return "loadavg"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(path_);
+    auto text = reader_.ReadInto(path_, buffer_);
     if (!text) return tl::unexpected(text.error());
     auto loadavg = ParseLoadavg(*text);
     if (!loadavg) return tl::unexpected(loadavg.error().WithContext(path_));
@@ -33,6 +33,7 @@ class LoadavgCollector final : public Collector {
  private:
   const FileReader& reader_;
   const std::string path_;
+  std::string buffer_;  // the file's text, its storage reused by every read
 };
 
 }  // namespace

@@ -45,7 +45,7 @@ class MeminfoCollector final : public Collector {
   std::string_view Name() const override { return "meminfo"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(path_);
+    auto text = reader_.ReadInto(path_, buffer_);
     if (!text) return tl::unexpected(text.error());
     auto entries = ParseMeminfo(*text);
     if (!entries) return tl::unexpected(entries.error().WithContext(path_));
@@ -110,6 +110,7 @@ class MeminfoCollector final : public Collector {
 
   const FileReader& reader_;
   const std::string path_;
+  std::string buffer_;  // the file's text, its storage reused by every read
   std::unordered_map<std::string, Names> names_;  // node-based: the pointers below stay valid
   std::vector<Names*> by_line_;                    // the entry of each line last time
   uint64_t scrape_ = 0;

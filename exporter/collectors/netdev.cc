@@ -1,9 +1,9 @@
 // The netdev collector (node_exporter collector/netdev_linux.go with --no-collector.netdev.netlink):
 // node_network_<receive|transmit>_<stat>_total{device} counters from /proc/net/dev. Owns a DeviceFilter
 // (caches verdicts), so not thread-safe; CollectorSet never runs it concurrently.
+#include <algorithm>
 #include <array>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "exporter/collectors/collectors.h"
@@ -35,18 +35,28 @@ class NetdevCollector final : public Collector {
   std::string_view Name() const override { return "netdev"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(path_);
+    auto text = reader_.ReadInto(path_, buffer_);
     if (!text) return tl::unexpected(text.error());
     auto lines = ParseNetDev(*text);
     if (!lines) return tl::unexpected(lines.error().WithContext(path_));
 
     FamilyWriter out = NewWriter();
     for (size_t i = 0; i < kNetDevFieldCount; ++i) out.Counter(names_[i].name, names_[i].help);  // index i
-    // procfs keys interfaces by name, so a repeated name keeps its last line: walk backwards, first wins.
-    seen_.clear();
-    for (auto it = lines->rbegin(); it != lines->rend(); ++it) {
-      const NetDevLine& line = *it;
-      if (!seen_.insert(line.name).second || filter_.Ignored(line.name)) continue;
+    // Written by device name (the exposition order). procfs keys interfaces by name, so a repeated name keeps
+    // its last line: among equal names the later line comes first and the others are skipped.
+    order_.resize(lines->size());
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
+      const std::string& name_a = (*lines)[a].name;
+      const std::string& name_b = (*lines)[b].name;
+      return name_a != name_b ? name_a < name_b : a > b;
+    });
+    const std::string* previous = nullptr;
+    for (size_t index : order_) {
+      const NetDevLine& line = (*lines)[index];
+      if (previous != nullptr && *previous == line.name) continue;
+      previous = &line.name;
+      if (filter_.Ignored(line.name)) continue;
       for (size_t i = 0; i < kNetDevFieldCount; ++i) {
         out.Sample(i, static_cast<double>(line.values[i]), {{"device", line.name}});
       }
@@ -57,12 +67,13 @@ class NetdevCollector final : public Collector {
  private:
   const FileReader& reader_;
   const std::string path_;
+  std::string buffer_;  // the file's text, its storage reused by every read
   DeviceFilter filter_;
   struct Names {
     std::string name, help;
   };
   std::array<Names, kNetDevFieldCount> names_;
-  std::unordered_set<std::string_view> seen_;  // scratch space of Collect, kept for its buckets
+  std::vector<size_t> order_;  // scratch space of Collect: indices of the lines by name
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 // concurrently.
 #include "exporter/parse/pressure.h"
 
+#include <array>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -16,23 +18,26 @@ namespace {
 // 1.4999999999999999e-05 come out bit-identical.
 double MicrosecondsToSeconds(uint64_t total) { return static_cast<double>(total) / 1000.0 / 1000.0; }
 
+constexpr const char* kResources[] = {"cpu", "io", "memory", "irq"};
+
 class PressureCollector final : public Collector {
  public:
   explicit PressureCollector(const CollectorDeps& deps)
-      : reader_(deps.reader), compat_(deps.options.compat), dir_(deps.options.paths.Proc("pressure")) {}
+      : reader_(deps.reader), compat_(deps.options.compat), dir_(deps.options.paths.Proc("pressure")) {
+    for (size_t r = 0; r < std::size(kResources); ++r) paths_[r] = dir_ + "/" + kResources[r];
+  }
 
   std::string_view Name() const override { return "pressure"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
     FamilyWriter out = NewWriter();
     const bool v1_5 = compat_ == NodeExporterCompat::kV1_5;
-    static constexpr const char* kResources[] = {"cpu", "io", "memory", "irq"};
     int found = 0;
-    for (const char* resource : kResources) {
-      const std::string name = resource;
+    for (size_t r = 0; r < std::size(kResources); ++r) {
+      const std::string_view name = kResources[r];
       if (name == "irq" && v1_5) break;  // 1.5.0 does not know the irq file
-      const std::string path = dir_ + "/" + name;
-      auto text = reader_.Read(path);
+      const std::string& path = paths_[r];
+      auto text = reader_.ReadInto(path, buffer_);
       if (!text) {
         if (text.error().kind != ErrorKind::kNotFound) return tl::unexpected(text.error());
         // No PSI (kernel < 4.20 or CONFIG_PSI off): 1.5.0 gives up at the first missing file (ErrNoData);
@@ -87,6 +92,8 @@ class PressureCollector final : public Collector {
   const FileReader& reader_;
   const NodeExporterCompat compat_;
   const std::string dir_;
+  std::array<std::string, std::size(kResources)> paths_;  // dir_/<resource>
+  std::string buffer_;                                    // file text, storage reused by every read
 };
 
 }  // namespace

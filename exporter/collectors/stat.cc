@@ -19,7 +19,7 @@ class StatCollector final : public Collector {
   std::string_view Name() const override { return "stat"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(path_);
+    auto text = reader_.ReadInto(path_, buffer_);
     if (!text) return tl::unexpected(text.error());
     auto stat = ParseProcStat(*text);
     if (!stat) return tl::unexpected(stat.error().WithContext(path_));
@@ -51,6 +51,7 @@ class StatCollector final : public Collector {
   const FileReader& reader_;
   const bool softirq_;
   const std::string path_;
+  std::string buffer_;  // the file's text, its storage reused by every read
 };
 
 }  // namespace

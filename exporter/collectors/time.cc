@@ -66,10 +66,11 @@ class TimeCollector final : public Collector {
       size_t index = 0;  // node_exporter's device label is the position in the sorted glob, not the suffix
       for (const std::string& entry : *entries) {
         if (!IsClocksourceDir(entry)) continue;
-        std::string base = dir_ + "/" + entry + "/";
-        auto available_text = reader_.Read(base + "available_clocksource");
+        path_.assign(dir_).append("/").append(entry).append("/available_clocksource");
+        auto available_text = reader_.ReadInto(path_, available_buffer_);
         if (!available_text) return tl::unexpected(available_text.error().WithContext("couldn't get clocksources"));
-        auto current_text = reader_.Read(base + "current_clocksource");
+        path_.assign(dir_).append("/").append(entry).append("/current_clocksource");
+        auto current_text = reader_.ReadInto(path_, current_buffer_);
         if (!current_text) return tl::unexpected(current_text.error().WithContext("couldn't get clocksources"));
         std::string device = std::to_string(index++);
         std::string_view names = SysfsValue(*available_text);
@@ -86,6 +87,7 @@ class TimeCollector final : public Collector {
   const FileReader& reader_;
   const System& system_;
   const std::string dir_;
+  std::string path_, available_buffer_, current_buffer_;  // storage reused by every scrape
 };
 
 }  // namespace

@@ -23,7 +23,7 @@ class VmstatCollector final : public Collector {
   std::string_view Name() const override { return "vmstat"; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    auto text = reader_.Read(path_);
+    auto text = reader_.ReadInto(path_, buffer_);
     if (!text) return tl::unexpected(text.error());
     auto fields = ParseVmstat(*text);
     if (!fields) return tl::unexpected(fields.error().WithContext(path_));
@@ -62,6 +62,7 @@ class VmstatCollector final : public Collector {
 
   const FileReader& reader_;
   const std::string path_;
+  std::string buffer_;  // the file's text, its storage reused by every read
   const std::regex fields_;
   std::vector<Verdict> verdicts_;  // by line position
 };

@@ -13,11 +13,19 @@
 namespace topdog::exporter {
 namespace {
 
-Error ErrnoError(int err, const std::string& what) {
+// "<operation> <path>: <strerror>", built in one allocation: collectors probe absent files (udev data,
+// thermal counters) on every scrape.
+Error ErrnoError(int err, std::string_view operation, std::string_view path = {}) {
   ErrorKind kind = ErrorKind::kUnavailable;
   if (err == ENOENT || err == ENOTDIR) kind = ErrorKind::kNotFound;
   if (err == EACCES || err == EPERM) kind = ErrorKind::kRejected;
-  return Error{kind, what + ": " + std::strerror(err)};
+  std::string_view reason = std::strerror(err);
+  std::string message;
+  message.reserve(operation.size() + path.size() + reason.size() + 3);
+  message.append(operation);
+  if (!path.empty()) message.append(" ").append(path);
+  message.append(": ").append(reason);
+  return Error{kind, std::move(message)};
 }
 
 }  // namespace
@@ -77,9 +85,10 @@ bool DiskFileReader::KeepOpen(const std::string& path) const {
 
 // Reads from offset 0 to EOF straight into the string. /proc and /sys report size 0, so read until EOF
 // rather than trusting fstat; `size_hint` (the last size) makes one read(2) enough in the usual case.
-Result<std::string> DiskFileReader::ReadFd(int fd, const std::string& path, size_t size_hint) const {
-  std::string out;
-  out.resize(std::min(max_bytes_ + 1, std::max<size_t>(size_hint + size_hint / 4 + 1024, 4096)));
+Result<void> DiskFileReader::ReadFd(int fd, const std::string& path, size_t size_hint, std::string& out) const {
+  // At least the buffer's capacity (free to use) and some room above the file's last size.
+  out.resize(std::min(max_bytes_ + 1,
+                      std::max({out.capacity(), size_hint + size_hint / 4 + 1024, static_cast<size_t>(4096)})));
   size_t used = 0;
   while (true) {
     if (used == out.size()) {
@@ -93,13 +102,13 @@ Result<std::string> DiskFileReader::ReadFd(int fd, const std::string& path, size
     if (n < 0) {
       if (errno == EINTR) continue;
       int err = errno;
-      return tl::unexpected(ErrnoError(err, "read " + path));
+      return tl::unexpected(ErrnoError(err, "read", path));
     }
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
   out.resize(used);
-  return out;
+  return {};
 }
 
 template <class Entry>
@@ -113,6 +122,13 @@ Entry* DiskFileReader::Kept(std::unordered_map<std::string, std::unique_ptr<Entr
 }
 
 Result<std::string> DiskFileReader::Read(const std::string& path) const {
+  std::string out;
+  auto read = ReadInto(path, out);
+  if (!read) return tl::unexpected(read.error());
+  return out;
+}
+
+Result<std::string_view> DiskFileReader::ReadInto(const std::string& path, std::string& out) const {
   if (OpenFile* kept = Kept(open_, path)) {
     std::lock_guard lock(kept->mu);
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -121,15 +137,15 @@ Result<std::string> DiskFileReader::Read(const std::string& path) const {
         kept->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (kept->fd < 0) {
           int err = errno;  // before the string concatenation below can touch it
-          return tl::unexpected(ErrnoError(err, "open " + path));
+          return tl::unexpected(ErrnoError(err, "open", path));
         }
       }
-      auto text = ReadFd(kept->fd, path, kept->last_size);
-      if (text) {
-        kept->last_size = text->size();
-        return text;
+      auto read = ReadFd(kept->fd, path, kept->last_size, out);
+      if (read) {
+        kept->last_size = out.size();
+        return std::string_view(out);
       }
-      if (text.error().kind == ErrorKind::kBadData || fresh) return text;
+      if (read.error().kind == ErrorKind::kBadData || fresh) return tl::unexpected(read.error());
       ::close(kept->fd);  // the file may be gone (a removed device); open it again
       kept->fd = -1;
     }
@@ -138,11 +154,12 @@ Result<std::string> DiskFileReader::Read(const std::string& path) const {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;  // before the string concatenation below can touch it
-    return tl::unexpected(ErrnoError(err, "open " + path));
+    return tl::unexpected(ErrnoError(err, "open", path));
   }
-  auto text = ReadFd(fd, path, 0);
+  auto read = ReadFd(fd, path, 0, out);
   ::close(fd);
-  return text;
+  if (!read) return tl::unexpected(read.error());
+  return std::string_view(out);
 }
 
 bool DiskFileReader::MountTableUnchanged(const std::string& path) const {
@@ -190,7 +207,7 @@ Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path
     kept->dir = ::opendir(path.c_str());
     if (kept->dir == nullptr) {
       int err = errno;
-      return tl::unexpected(ErrnoError(err, "opendir " + path));
+      return tl::unexpected(ErrnoError(err, "opendir", path));
     }
     auto names = ListOpenDir(kept->dir);
     if (!names) return tl::unexpected(names.error().WithContext(path));
@@ -199,7 +216,7 @@ Result<std::vector<std::string>> DiskFileReader::ListDir(const std::string& path
   DIR* dir = ::opendir(path.c_str());
   if (dir == nullptr) {
     int err = errno;
-    return tl::unexpected(ErrnoError(err, "opendir " + path));
+    return tl::unexpected(ErrnoError(err, "opendir", path));
   }
   auto names = ListOpenDir(dir);
   ::closedir(dir);
@@ -212,7 +229,7 @@ Result<std::string> DiskFileReader::ReadLink(const std::string& path) const {
   ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
   if (n < 0) {
     int err = errno;
-    return tl::unexpected(ErrnoError(err, "readlink " + path));
+    return tl::unexpected(ErrnoError(err, "readlink", path));
   }
   return std::string(buf, static_cast<size_t>(n));
 }

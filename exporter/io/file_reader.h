@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +35,14 @@ class FileReader {
   // Whole file. Errors: kNotFound (ENOENT/ENOTDIR), kRejected (EACCES/EPERM), kUnavailable (other I/O),
   // kBadData when the file exceeds max_bytes (default 16 MiB: /proc files are far smaller).
   virtual Result<std::string> Read(const std::string& path) const = 0;
+  // Like Read, into `buffer`, whose storage is reused: a collector keeps one buffer per file it reads on every
+  // scrape, so a steady scrape allocates nothing for its reads. The view is valid until `buffer` changes.
+  virtual Result<std::string_view> ReadInto(const std::string& path, std::string& buffer) const {
+    auto text = Read(path);
+    if (!text) return tl::unexpected(text.error());
+    buffer = std::move(*text);
+    return std::string_view(buffer);
+  }
   // Entry names of a directory, sorted, without "." and "..".
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) const = 0;
   // Target of a symbolic link.
@@ -62,6 +71,7 @@ class DiskFileReader : public FileReader {
   DiskFileReader& operator=(const DiskFileReader&) = delete;
 
   Result<std::string> Read(const std::string& path) const override;
+  Result<std::string_view> ReadInto(const std::string& path, std::string& buffer) const override;
   Result<std::vector<std::string>> ListDir(const std::string& path) const override;
   Result<std::string> ReadLink(const std::string& path) const override;
   bool MountTableUnchanged(const std::string& path) const override;
@@ -86,7 +96,7 @@ class DiskFileReader : public FileReader {
   template <class Entry>
   Entry* Kept(std::unordered_map<std::string, std::unique_ptr<Entry>>& entries, const std::string& path) const;
   static Result<std::vector<std::string>> ListOpenDir(void* dir);
-  Result<std::string> ReadFd(int fd, const std::string& path, size_t size_hint) const;
+  Result<void> ReadFd(int fd, const std::string& path, size_t size_hint, std::string& out) const;
 
   size_t max_bytes_;
   std::vector<std::string> keep_open_prefixes_;  // each root + "/"

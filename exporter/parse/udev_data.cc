@@ -6,7 +6,7 @@ namespace topdog::exporter {
 
 std::optional<std::string_view> UdevProperties::Find(std::string_view key) const {
   for (auto it = properties_.rbegin(); it != properties_.rend(); ++it) {
-    if (it->first == key) return std::string_view(it->second);
+    if (it->first == key) return it->second;
   }
   return std::nullopt;
 }

@@ -237,6 +237,111 @@ TEST(CollectorSetTest, AsyncScrapeIsDeliveredOnceByTheWorkerThatFinishesLast) {
   EXPECT_EQ(calls.load(), 1);
 }
 
+// Records the threads it ran on; `may_block` is what it answers to MayBlock; run number `slow_run` (from 1)
+// takes `slow_for`.
+class ThreadRecordingCollector : public Collector {
+ public:
+  ThreadRecordingCollector(std::string name, bool may_block, size_t slow_run = 0,
+                           std::chrono::milliseconds slow_for = 0ms)
+      : name_(std::move(name)), may_block_(may_block), slow_run_(slow_run), slow_for_(slow_for) {}
+  std::string_view Name() const override { return name_; }
+  bool MayBlock() override { return may_block_; }
+  Result<std::vector<MetricFamily>> Collect() override {
+    std::lock_guard lock(mu_);
+    // Simulates a slow read (the behaviour under test), not a wait for another thread.
+    if (threads_.size() + 1 == slow_run_) std::this_thread::sleep_for(slow_for_);
+    threads_.push_back(std::this_thread::get_id());
+    std::vector<MetricFamily> out;
+    out.push_back(Single(Gauge("test_" + name_, "A test value."), static_cast<double>(threads_.size())));
+    return out;
+  }
+  std::vector<std::thread::id> Threads() {
+    std::lock_guard lock(mu_);
+    return threads_;
+  }
+
+ private:
+  std::string name_;
+  bool may_block_;
+  size_t slow_run_;
+  std::chrono::milliseconds slow_for_;
+  std::mutex mu_;
+  std::vector<std::thread::id> threads_;
+};
+
+// One asynchronous scrape, waited for; returns its values.
+std::map<std::string, double> ScrapeAsync(CollectorSet& set, ManualSchedule& timers,
+                                          const std::set<std::string>* only = nullptr) {
+  auto delivered = std::make_shared<std::promise<std::map<std::string, double>>>();
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  set.CollectAsync(CollectorSet::Clock::now() + 1h, only, timers.schedule(), [=](CollectorSet::Scrape scrape) {
+    if (++*calls == 1) delivered->set_value(Flatten(scrape));
+  });
+  auto future = delivered->get_future();
+  if (future.wait_for(10s) != std::future_status::ready) {
+    ADD_FAILURE() << "the scrape was not delivered";
+    return {};
+  }
+  return future.get();
+}
+
+TEST(CollectorSetTest, InlineRunsPutQuickCollectorsThatCannotBlockOnTheCallingThreadAndTheOthersOnAWorker) {
+  auto quick = std::make_unique<ThreadRecordingCollector>("quick", false);
+  auto remote = std::make_unique<ThreadRecordingCollector>("remote", true);
+  ThreadRecordingCollector* quick_ptr = quick.get();
+  ThreadRecordingCollector* remote_ptr = remote.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::move(quick));
+  collectors.push_back(std::move(remote));
+  CollectorSet set(std::move(collectors));
+  set.RunInline(true);
+  ManualSchedule timers;
+  const auto self = std::this_thread::get_id();
+  for (int i = 0; i < 2; ++i) {
+    auto values = ScrapeAsync(set, timers);
+    EXPECT_EQ(values["node_scrape_collector_success{collector=quick}"], 1);
+    EXPECT_EQ(values["node_scrape_collector_success{collector=remote}"], 1);
+  }
+  auto quick_threads = quick_ptr->Threads();
+  auto remote_threads = remote_ptr->Threads();
+  ASSERT_EQ(quick_threads.size(), 2u);
+  ASSERT_EQ(remote_threads.size(), 2u);
+  EXPECT_NE(quick_threads[0], self);  // a first run is always on a worker
+  EXPECT_EQ(quick_threads[1], self);  // then, having been quick, here
+  EXPECT_NE(remote_threads[1], self);
+
+  // Nothing that may block: the scrape is complete when CollectAsync returns, answered from this thread.
+  std::optional<std::thread::id> answered_on;
+  const std::set<std::string> only_quick{"quick"};
+  set.CollectAsync(CollectorSet::Clock::now() + 1h, &only_quick, timers.schedule(),
+                   [&](CollectorSet::Scrape) { answered_on = std::this_thread::get_id(); });
+  ASSERT_TRUE(answered_on.has_value());
+  EXPECT_EQ(*answered_on, self);
+}
+
+TEST(CollectorSetTest, ASlowInlineRunTurnsInlineRunsOff) {
+  // "slow" is quick on its first run (a worker), then slower than stuck_after on its second (inline).
+  auto slow = std::make_unique<ThreadRecordingCollector>("slow", false, 2, 60ms);
+  auto quick = std::make_unique<ThreadRecordingCollector>("quick", false);
+  ThreadRecordingCollector* slow_ptr = slow.get();
+  ThreadRecordingCollector* quick_ptr = quick.get();
+  std::vector<std::unique_ptr<Collector>> collectors;
+  collectors.push_back(std::move(slow));
+  collectors.push_back(std::move(quick));
+  CollectorSet set(std::move(collectors), /*base_workers=*/1, /*stuck_after=*/20ms);
+  set.RunInline(true);
+  ManualSchedule timers;
+  const auto self = std::this_thread::get_id();
+  for (int i = 0; i < 3; ++i) ScrapeAsync(set, timers);
+  auto slow_threads = slow_ptr->Threads();
+  auto quick_threads = quick_ptr->Threads();
+  ASSERT_EQ(slow_threads.size(), 3u);
+  ASSERT_EQ(quick_threads.size(), 3u);
+  EXPECT_EQ(slow_threads[1], self);   // the slow run, inline
+  EXPECT_NE(quick_threads[2], self);  // after it, even quick collectors run on a worker
+  EXPECT_NE(slow_threads[2], self);
+}
+
 TEST(CollectorSetTest, AsyncScrapeDeadlineReportsTheHungCollectorAndTheStuckCheckFreesTheQueue) {
   auto hanging = std::make_unique<HangingCollector>();
   HangingCollector* hang = hanging.get();

@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -351,6 +352,59 @@ TEST(FilesystemCollectorTest, LocalMountsAreStattedInlineAndNetworkOnesOnThePool
   EXPECT_EQ(system.Thread("/data"), std::this_thread::get_id());
   EXPECT_NE(system.Thread("/mnt/nfs"), std::this_thread::get_id());
   system.Release();
+}
+
+// A reader whose kept mount table is current until the test says it changed (poll(2) POLLPRI once).
+class WatchedMountsReader : public InMemoryFileReader {
+ public:
+  bool MountTableUnchanged(const std::string& path) const override {
+    (void)path;
+    return !changed_.exchange(false);
+  }
+  void Change() { changed_ = true; }
+
+ private:
+  mutable std::atomic<bool> changed_{false};
+};
+
+TEST(FilesystemCollectorTest, MayBlockUntilTheTableIsKeptAndWhenItChangesOrANetworkMountIsSelected) {
+  WatchedMountsReader reader;
+  reader.AddFile("/proc/1/mountinfo", "1 0 254:0 / / rw,relatime - ext4 /dev/vda rw\n");
+  FakeSystem system;
+  system.statfs["/"] = RootStatfs();
+  system.statfs["/data"] = RootStatfs();
+  auto collector = NewFilesystemCollector(CollectorDeps{reader, system, CollectorOptions{}});
+  ASSERT_TRUE(collector) << collector.error().message;
+  Collector& fs = **collector;
+  EXPECT_TRUE(fs.MayBlock());  // the table has to be read
+  ASSERT_TRUE(fs.Collect());
+  EXPECT_FALSE(fs.MayBlock());  // kept, current, all local
+
+  // The kernel reports a change to MayBlock; the run still reads the new table although a second poll(2)
+  // would say nothing.
+  reader.AddFile("/proc/1/mountinfo",
+                 "1 0 254:0 / / rw,relatime - ext4 /dev/vda rw\n2 1 254:32 / /data rw - xfs /dev/vdc rw\n");
+  reader.Change();
+  EXPECT_TRUE(fs.MayBlock());
+  auto families = fs.Collect();
+  ASSERT_TRUE(families);
+  EXPECT_EQ(SampleValue(*families, "node_filesystem_device_error", Labels112("/dev/vdc", "xfs", "/data")), 0);
+  EXPECT_FALSE(fs.MayBlock());
+
+  // A selected network mount: its statfs may hang, so the run may block even with the table kept.
+  reader.AddFile("/proc/1/mountinfo",
+                 "1 0 254:0 / / rw,relatime - ext4 /dev/vda rw\n2 1 0:50 / /mnt/nfs rw - nfs4 server:/export rw\n");
+  reader.Change();
+  system.statfs["/mnt/nfs"] = RootStatfs();
+  ASSERT_TRUE(fs.Collect());
+  EXPECT_TRUE(fs.MayBlock());
+  // Unless the filters leave it out.
+  CollectorOptions options;
+  options.filesystem_fs_types_exclude = "^nfs4$";
+  auto filtered = NewFilesystemCollector(CollectorDeps{reader, system, options});
+  ASSERT_TRUE(filtered);
+  ASSERT_TRUE((*filtered)->Collect());
+  EXPECT_FALSE((*filtered)->MayBlock());
 }
 
 }  // namespace
