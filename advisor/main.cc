@@ -1,8 +1,14 @@
-// topdog-advisor: for now the `forecast` command (the daemon comes with its own issue).
+// topdog-advisor: the `forecast` and `backtest` commands (the daemon comes with its own issue).
 //   topdog-advisor forecast --input IN.csv --horizon N [--season-hint 24,168] [--quantiles 0.5,0.9,0.95]
 //                           [--model auto] --output OUT.csv
+//   topdog-advisor backtest --trace TRACE.csv --report DIR [--pod-capacity RPS] [--startup 45s]
+//                           [--node-startup 180s] [--pods-per-node N] [--metric-lag 30s] ...
 // Exit status: 0 done, 2 bad input or usage (the message names the file and line), 1 other failures.
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -13,9 +19,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "advisor/core/backtest.h"
 #include "advisor/core/csv.h"
 #include "advisor/core/forecaster.h"
 #include "advisor/core/series.h"
+#include "advisor/plots.h"
+#include "advisor/report.h"
+#include "common/duration.h"
 
 namespace {
 
@@ -97,6 +107,118 @@ int RunForecast(const std::string& input, const std::string& output, size_t hori
   return 0;
 }
 
+// Writes `text` to `path` through a temporary file and a rename.
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    if (!file.flush()) {
+      *error = temporary + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+struct BacktestFlags {
+  std::string trace, report;
+  double pod_capacity = 0;
+  std::string startup = "45s", node_startup = "180s", metric_lag = "30s", horizon = "20m";
+  int pods_per_node = 0, min_replicas = 2, max_replicas = 100;
+  bool rates = false;
+  std::string hpa_targets = "0.4,0.5,0.6,0.7,0.8,0.9", advisor_targets = "0.4,0.5,0.6,0.7,0.8,0.9";
+  std::string quantiles = "0.2,0.35,0.5,0.8,0.95,0.99";
+};
+
+int RunBacktest(const BacktestFlags& flags) {
+  using topdog::advisor::BacktestOptions;
+  BacktestOptions options;
+  auto seconds = [](const std::string& flag, const std::string& text, double& out) {
+    auto parsed = topdog::ParseDuration(text);
+    if (!parsed) return Fail(kBadInput, flag + ": " + parsed.error().message), false;
+    out = static_cast<double>(parsed->count()) / 1000.0;
+    return true;
+  };
+  if (!seconds("--startup", flags.startup, options.pod_startup_seconds) ||
+      !seconds("--node-startup", flags.node_startup, options.node_startup_seconds) ||
+      !seconds("--metric-lag", flags.metric_lag, options.metric_lag_seconds) ||
+      !seconds("--advisor-horizon", flags.horizon, options.horizon_seconds)) {
+    return kBadInput;
+  }
+  options.pod_capacity = flags.pod_capacity;
+  options.pods_per_node = flags.pods_per_node;
+  options.min_replicas = flags.min_replicas;
+  options.max_replicas = flags.max_replicas;
+  options.hpa_targets.clear();
+  options.advisor_targets.clear();
+  options.advisor_quantiles.clear();
+  if (!ParseList(flags.hpa_targets, options.hpa_targets) ||
+      !ParseList(flags.advisor_targets, options.advisor_targets) ||
+      !ParseList(flags.quantiles, options.advisor_quantiles)) {
+    return Fail(kBadInput, "--hpa-targets, --advisor-targets and --quantiles take lists such as 0.5,0.7");
+  }
+  for (double level : options.advisor_quantiles) {
+    if (!(level > 0 && level < 1)) return Fail(kBadInput, "--quantiles: levels must be in (0, 1)");
+  }
+  for (const auto* list : {&options.hpa_targets, &options.advisor_targets}) {
+    for (double target : *list) {
+      if (!(target > 0 && target <= 1)) return Fail(kBadInput, "targets must be in (0, 1]");
+    }
+  }
+  if (flags.pod_capacity < 0 || flags.pods_per_node < 0) {
+    return Fail(kBadInput, "--pod-capacity and --pods-per-node must not be negative");
+  }
+
+  std::string text;
+  {
+    std::ifstream file(flags.trace, std::ios::binary);
+    if (!file) return Fail(kBadInput, flags.trace + ": " + std::strerror(errno));
+    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  }
+  auto csv = topdog::advisor::ParseTraceCsv(text);
+  if (!csv) return Fail(kBadInput, flags.trace + ": " + csv.error().message);
+  auto trace = topdog::advisor::MakeTrace(csv->samples, csv->unscored, flags.rates);
+  if (!trace) return Fail(kBadInput, flags.trace + ": " + trace.error().message);
+
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  int shown = -1;
+  auto progress = [&](double done) {
+    if (!tty) return;
+    int percent = static_cast<int>(done * 100);
+    if (percent == shown) return;
+    shown = percent;
+    std::string bar(static_cast<size_t>(percent / 5), '#');
+    bar.resize(20, ' ');
+    std::fprintf(stderr, "\rbacktest [%s] %3d%%", bar.c_str(), percent);
+    if (percent >= 100) std::fprintf(stderr, "\n");
+  };
+  auto start = std::chrono::steady_clock::now();
+  auto result = topdog::advisor::RunBacktest(*trace, options, progress);
+  if (!result) return Fail(kBadInput, flags.trace + ": " + result.error().message);
+  topdog::advisor::ReportInfo info;
+  info.trace = flags.trace;
+  info.run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::error_code ec;
+  std::filesystem::create_directories(flags.report, ec);
+  if (ec) return Fail(1, flags.report + ": " + ec.message());
+  std::string error;
+  const std::string dir = flags.report + "/";
+  if (!WriteFileAtomically(dir + "report.json", topdog::advisor::ReportJson(*result, info), &error) ||
+      !WriteFileAtomically(dir + "report.md", topdog::advisor::ReportMarkdown(*result, info), &error)) {
+    return Fail(1, error);
+  }
+  auto html = topdog::advisor::RenderHtmlReport(*result, info);
+  if (!html) return Fail(1, "report.html: " + html.error().message);
+  if (!WriteFileAtomically(dir + "report.html", *html, &error)) return Fail(1, error);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,6 +235,22 @@ int main(int argc, char** argv) {
   forecast->add_option("--model", model, "auto, snaive-day, snaive-week, hw or fourier")->capture_default_str();
   forecast->add_option("--output", output, "Output CSV: timestamp,q<level>,... ('-': stdout)")->required();
   forecast->add_flag("--verbose", verbose, "Print the chosen model and backtest errors to stderr");
+  BacktestFlags bt;
+  CLI::App* backtest = app.add_subcommand("backtest", "Replay a load trace through HPA and advisor arms; write a report");
+  backtest->add_option("--trace", bt.trace, "CSV: timestamp,value (requests per row), or with a flag column")->required();
+  backtest->add_option("--report", bt.report, "Directory for report.json, report.md and report.html")->required();
+  backtest->add_option("--pod-capacity", bt.pod_capacity, "req/s one pod serves at 100% CPU (default: p99 / 30)");
+  backtest->add_option("--startup", bt.startup, "Pod start-up")->capture_default_str();
+  backtest->add_option("--node-startup", bt.node_startup, "Node provisioning")->capture_default_str();
+  backtest->add_option("--metric-lag", bt.metric_lag, "Metric lag")->capture_default_str();
+  backtest->add_option("--pods-per-node", bt.pods_per_node, "Pods per node (0: no node limit)")->capture_default_str();
+  backtest->add_option("--min-replicas", bt.min_replicas, "HPA minReplicas")->capture_default_str();
+  backtest->add_option("--max-replicas", bt.max_replicas, "HPA maxReplicas")->capture_default_str();
+  backtest->add_option("--hpa-targets", bt.hpa_targets, "Reactive HPA targets swept")->capture_default_str();
+  backtest->add_option("--advisor-targets", bt.advisor_targets, "Advisor HPA targets swept")->capture_default_str();
+  backtest->add_option("--quantiles", bt.quantiles, "Advisor quantile levels swept")->capture_default_str();
+  backtest->add_option("--advisor-horizon", bt.horizon, "What the advisor's floor covers")->capture_default_str();
+  backtest->add_flag("--rates", bt.rates, "Trace values are req/s rather than requests per row");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -121,6 +259,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kBadInput;
   }
+  if (backtest->parsed()) return RunBacktest(bt);
   if (horizon == 0) return Fail(kBadInput, "--horizon must be at least 1");
   return RunForecast(input, output, horizon, seasons, quantiles, model, verbose);
 }

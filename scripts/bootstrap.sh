@@ -6,15 +6,17 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev googletest
   prometheus-cpp-dev libboost-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
-  libexpected-dev libssl-dev libcrypt-dev zlib1g-dev nlohmann-json3-dev libeigen3-dev)
+  libexpected-dev libssl-dev libcrypt-dev zlib1g-dev nlohmann-json3-dev libeigen3-dev
+  gnuplot-nox)  # gnuplot draws the backtest report's plots (run by `topdog-advisor backtest`)
 # clang + compiler-rt: libFuzzer targets and the sanitizer build.
 tool_pkgs=(clang libclang-rt-14-dev)
 # Test-time peers: promtool (prometheus), the reference node exporter, curl, htpasswd (bcrypt
 # hashes for web-config tests), openssl (test certificates), wrk (benchmark), python3 with
 # prometheus_client (an independent text-format parser for the compatibility comparison), and the
-# forecast benchmark's peers: statsmodels (Holt-Winters) and R's forecast package (ets, stlf, tbats).
+# forecast benchmark's peers: statsmodels (Holt-Winters) and R's forecast package (ets, stlf, tbats);
+# chromium opens the backtest's report.html headless in its end-to-end test.
 test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client
-  python3-statsmodels r-cran-forecast)
+  python3-statsmodels r-cran-forecast chromium)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace topdog::advisor {
 namespace {
@@ -207,6 +208,90 @@ Result<SamplesCsv> ParseSamplesCsv(std::string_view text) {
     }
     if (out.samples.empty()) out.time_format = format;
     out.samples.push_back({*time, *value});
+    previous_line = line_number;
+  }
+  if (out.samples.empty()) {
+    return MakeError(ErrorKind::kBadData, "line " + std::to_string(line_number + 1) + ": no data rows");
+  }
+  return out;
+}
+
+Result<TraceCsv> ParseTraceCsv(std::string_view text) {
+  auto split = [](std::string_view line) {
+    std::vector<std::string_view> fields;
+    while (true) {
+      size_t comma = line.find(',');
+      fields.push_back(Trim(line.substr(0, comma)));
+      if (comma == std::string_view::npos) break;
+      line.remove_prefix(comma + 1);
+    }
+    return fields;
+  };
+  std::string_view rest = text;
+  size_t header_line = 0;
+  std::vector<std::string_view> header;
+  while (!rest.empty() && header.empty()) {
+    size_t newline = rest.find('\n');
+    std::string_view line = rest.substr(0, newline);
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    ++header_line;
+    if (!Trim(line).empty()) header = split(line);
+  }
+  if (header.size() <= 2) {  // the forecast command's format
+    auto samples = ParseSamplesCsv(text);
+    if (!samples) return tl::unexpected(samples.error());
+    TraceCsv out;
+    out.unscored.assign(samples->samples.size(), false);
+    out.samples = std::move(samples->samples);
+    return out;
+  }
+  size_t value_column = header.size(), flag_column = header.size();
+  for (size_t i = 1; i < header.size(); ++i) {
+    if (header[i] == "value" || header[i] == "requests" || header[i] == "count") value_column = i;
+    if (header[i] == "flag") flag_column = i;
+  }
+  if (value_column == header.size()) {
+    return MakeError(ErrorKind::kBadData, "line " + std::to_string(header_line) +
+                                              ": no column named value, requests or count in the header");
+  }
+  TraceCsv out;
+  size_t line_number = header_line, previous_line = 0;
+  while (!rest.empty()) {
+    size_t newline = rest.find('\n');
+    std::string_view line = rest.substr(0, newline);
+    rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
+    ++line_number;
+    if (Trim(line).empty()) continue;
+    auto fail = [&](const std::string& why) {
+      return MakeError(ErrorKind::kBadData, "line " + std::to_string(line_number) + ": " + why);
+    };
+    auto fields = split(line);
+    if (fields.size() != header.size()) {
+      return fail("expected " + std::to_string(header.size()) + " fields like the header, found " +
+                  std::to_string(fields.size()));
+    }
+    auto time = ParseTimestamp(fields[0]);
+    if (!time) return fail(time.error().message);
+    double value = std::numeric_limits<double>::quiet_NaN();
+    if (!fields[value_column].empty()) {
+      auto parsed = ParseNumber(fields[value_column], "value");
+      if (!parsed) return fail(parsed.error().message);
+      value = *parsed;
+    }
+    bool unscored = std::isnan(value) || (flag_column < fields.size() && !fields[flag_column].empty());
+    if (!out.samples.empty()) {
+      double last = out.samples.back().time_seconds;
+      if (*time == last) {
+        return fail("duplicate timestamp " + std::string(fields[0]) + " (also on line " +
+                    std::to_string(previous_line) + ")");
+      }
+      if (*time < last) {
+        return fail("timestamp " + std::string(fields[0]) + " is earlier than the one on line " +
+                    std::to_string(previous_line) + ": rows must be sorted by time");
+      }
+    }
+    out.samples.push_back({*time, value});
+    out.unscored.push_back(unscored);
     previous_line = line_number;
   }
   if (out.samples.empty()) {

@@ -24,6 +24,15 @@ struct SamplesCsv {
 // duplicate). A first row that parses as data is taken as data (a missing header is not an error).
 Result<SamplesCsv> ParseSamplesCsv(std::string_view text);
 
+// A load trace for the backtest: `timestamp,value` as above, or a header naming more columns: the first is
+// the time, the value is the column named "value", "requests" or "count", and rows with a non-empty "flag"
+// column or an empty value are kept but marked unscored (their value is NaN when empty). Same errors.
+struct TraceCsv {
+  std::vector<Sample> samples;
+  std::vector<bool> unscored;  // per sample
+};
+Result<TraceCsv> ParseTraceCsv(std::string_view text);
+
 // One timestamp: "1700000000", "1700000000.5", "2024-03-01T12:00:00Z", "2024-03-01T12:00:00.250+02:00",
 // "2024-03-01 12:00:00" (UTC). Error message without the line.
 Result<double> ParseTimestamp(std::string_view text, TimeFormat* format = nullptr);
