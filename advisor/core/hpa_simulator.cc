@@ -62,6 +62,12 @@ HpaSimulator::PodState HpaSimulator::StateOf(const Pod& pod) const {
   return PodState::kReady;
 }
 
+// The current controller's form, (1 - down) <= ratio <= (1 + up) (replica_calculator.go with Tolerances):
+// 55% at a 50% target (1.1) is inside, as the reference simulator has it.
+bool HpaSimulator::WithinTolerance(double ratio) const {
+  return 1.0 - config_.tolerance <= ratio && ratio <= 1.0 + config_.tolerance;
+}
+
 int HpaSimulator::MetricProposal(double observed_utilization) const {
   const int current = Pods();
   int64_t ready = 0, unready = 0, missing = 0;
@@ -81,7 +87,7 @@ int HpaSimulator::MetricProposal(double observed_utilization) const {
   const double ratio = static_cast<double>(utilization) / static_cast<double>(target);
   const bool scale_up_with_unready = unready > 0 && ratio > 1.0;
   if (!scale_up_with_unready && missing == 0) {
-    if (std::abs(1.0 - ratio) <= config_.tolerance) return current;
+    if (WithinTolerance(ratio)) return current;
     return static_cast<int>(std::ceil(ratio * static_cast<double>(ready)));
   }
   // Missing pods count at 100% (or the target, if higher) on a scale-down and at 0 on a scale-up; on a
@@ -97,7 +103,7 @@ int HpaSimulator::MetricProposal(double observed_utilization) const {
   if (scale_up_with_unready) counted += unready;
   const int64_t new_utilization = (total_usage * 100) / (counted * kRequestMilli);
   const double new_ratio = static_cast<double>(new_utilization) / static_cast<double>(target);
-  if (std::abs(1.0 - new_ratio) <= config_.tolerance || (ratio < 1.0 && new_ratio > 1.0) ||
+  if (WithinTolerance(new_ratio) || (ratio < 1.0 && new_ratio > 1.0) ||
       (ratio > 1.0 && new_ratio < 1.0)) {
     return current;
   }

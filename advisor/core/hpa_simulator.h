@@ -120,6 +120,7 @@ class HpaSimulator {
   enum class PodState { kPending, kMissing, kUnready, kReady };
 
   PodState StateOf(const Pod& pod) const;
+  bool WithinTolerance(double ratio) const;
   int Normalize(int current, int proposal);
   int NormalizeLegacy(int current, int proposal);
   int NormalizeWithBehavior(int current, int proposal);
