@@ -130,6 +130,7 @@ struct BacktestFlags {
   double pod_capacity = 0;
   std::string startup = "45s", node_startup = "180s", metric_lag = "30s", horizon = "20m";
   int pods_per_node = 0, min_replicas = 2, max_replicas = 100;
+  double floor_utilization = 0.9;
   bool rates = false;
   std::string hpa_targets = "0.4,0.5,0.6,0.7,0.8,0.9", advisor_targets = "0.4,0.5,0.6,0.7,0.8,0.9";
   std::string quantiles = "0.2,0.35,0.5,0.8,0.95,0.99";
@@ -152,6 +153,10 @@ int RunBacktest(const BacktestFlags& flags) {
   }
   options.pod_capacity = flags.pod_capacity;
   options.pods_per_node = flags.pods_per_node;
+  if (!(flags.floor_utilization > 0 && flags.floor_utilization <= 1)) {
+    return Fail(kBadInput, "--floor-utilization must be in (0, 1]");
+  }
+  options.floor_utilization = flags.floor_utilization;
   options.min_replicas = flags.min_replicas;
   options.max_replicas = flags.max_replicas;
   options.hpa_targets.clear();
@@ -250,6 +255,8 @@ int main(int argc, char** argv) {
   backtest->add_option("--advisor-targets", bt.advisor_targets, "Advisor HPA targets swept")->capture_default_str();
   backtest->add_option("--quantiles", bt.quantiles, "Advisor quantile levels swept")->capture_default_str();
   backtest->add_option("--advisor-horizon", bt.horizon, "What the advisor's floor covers")->capture_default_str();
+  backtest->add_option("--floor-utilization", bt.floor_utilization,
+                       "Advisors size minReplicas for their forecast peak at this utilisation")->capture_default_str();
   backtest->add_flag("--rates", bt.rates, "Trace values are req/s rather than requests per row");
   try {
     app.parse(argc, argv);

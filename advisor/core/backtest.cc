@@ -300,7 +300,7 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
       1, static_cast<size_t>(std::ceil(options.seasonal_naive_window_seconds / trace.step_seconds - 1e-9)));
   for (double target : options.seasonal_naive_targets) {
     const int lo = options.min_replicas, hi = options.max_replicas;
-    const double floor_utilization = options.floor_utilization;
+    const double floor_utilization = 0.9;  // the reference's definition, whatever ours uses
     auto decide = [&trace, rows_per_day, naive_rows, mu, lo, hi, floor_utilization, target](
                       size_t row, const HpaSimulator& sim) -> std::optional<HpaSpec> {
       if (row < rows_per_day) return std::nullopt;  // nothing to copy on day 1

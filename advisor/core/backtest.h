@@ -78,10 +78,10 @@ struct BacktestOptions {
   std::vector<double> advisor_targets = {0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
   std::vector<double> advisor_quantiles = {0.2, 0.35, 0.5, 0.8, 0.95, 0.99};
   // The seasonal-naive advisor (reference: autoscaling.md section 7): minReplicas for the peak of the same
-  // 15 minutes one day earlier.
+  // 15 minutes one day earlier, at 90% utilisation.
   double seasonal_naive_window_seconds = 900;
   std::vector<double> seasonal_naive_targets = {0.4, 0.5, 0.6, 0.7};
-  double floor_utilization = 0.9;  // advisors size minReplicas for their peak at this utilisation
+  double floor_utilization = 0.9;  // our advisor sizes minReplicas for its peak at this utilisation
 };
 
 struct ArmResult {
