@@ -65,6 +65,17 @@ Result<double> ParseNumber(std::string_view text, const char* what) {
   return value;
 }
 
+// Why a row at `time` cannot follow `samples` (rows must be sorted and distinct), or "" when it can.
+std::string OrderError(double time, std::string_view field, const std::vector<Sample>& samples,
+                       size_t previous_line) {
+  if (samples.empty() || time > samples.back().time_seconds) return "";
+  if (time == samples.back().time_seconds) {
+    return "duplicate timestamp " + std::string(field) + " (also on line " + std::to_string(previous_line) + ")";
+  }
+  return "timestamp " + std::string(field) + " is earlier than the one on line " + std::to_string(previous_line) +
+         ": rows must be sorted by time";
+}
+
 }  // namespace
 
 Result<double> ParseTimestamp(std::string_view text, TimeFormat* format) {
@@ -195,16 +206,8 @@ Result<SamplesCsv> ParseSamplesCsv(std::string_view text) {
     }
     if (!time) return fail(time.error().message);
     if (!value) return fail(value.error().message);
-    if (!out.samples.empty()) {
-      double last = out.samples.back().time_seconds;
-      if (*time == last) {
-        return fail("duplicate timestamp " + std::string(time_field) + " (also on line " +
-                    std::to_string(previous_line) + ")");
-      }
-      if (*time < last) {
-        return fail("timestamp " + std::string(time_field) + " is earlier than the one on line " +
-                    std::to_string(previous_line) + ": rows must be sorted by time");
-      }
+    if (std::string order = OrderError(*time, time_field, out.samples, previous_line); !order.empty()) {
+      return fail(order);
     }
     if (out.samples.empty()) out.time_format = format;
     out.samples.push_back({*time, *value});
@@ -279,16 +282,8 @@ Result<TraceCsv> ParseTraceCsv(std::string_view text) {
       value = *parsed;
     }
     bool unscored = std::isnan(value) || (flag_column < fields.size() && !fields[flag_column].empty());
-    if (!out.samples.empty()) {
-      double last = out.samples.back().time_seconds;
-      if (*time == last) {
-        return fail("duplicate timestamp " + std::string(fields[0]) + " (also on line " +
-                    std::to_string(previous_line) + ")");
-      }
-      if (*time < last) {
-        return fail("timestamp " + std::string(fields[0]) + " is earlier than the one on line " +
-                    std::to_string(previous_line) + ": rows must be sorted by time");
-      }
+    if (std::string order = OrderError(*time, fields[0], out.samples, previous_line); !order.empty()) {
+      return fail(order);
     }
     out.samples.push_back({*time, value});
     out.unscored.push_back(unscored);

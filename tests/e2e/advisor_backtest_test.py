@@ -17,21 +17,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import Checks  # noqa: E402
+
 # The reference simulator's figures for the legacy-path HPA on this trace (replica-minutes, overload minutes).
 REFERENCE_HPA = {0.4: (2746812, 116), 0.5: (2210386, 259), 0.6: (1843707, 693), 0.7: (1576409, 1753),
                  0.8: (1356688, 4240), 0.9: (1155596, 9692)}
 ARM_FIELDS = {"arm", "target", "quantile", "replica_minutes", "node_minutes", "overload_minutes",
               "unserved_fraction", "longest_overload_streak_minutes", "scaling_changes", "patches_per_day"}
-
-
-class Checks:
-    def __init__(self):
-        self.failures = []
-
-    def expect(self, condition, message):
-        if not condition:
-            self.failures.append(message)
-            print("FAIL:", message)
 
 
 def backtest(advisor, args):

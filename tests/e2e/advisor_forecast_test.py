@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_util import Checks  # noqa: E402
+
 
 def run(advisor, args, stdin=None):
     return subprocess.run([advisor, "forecast"] + args, input=stdin, capture_output=True, text=True, timeout=120)
@@ -21,16 +24,6 @@ def run(advisor, args, stdin=None):
 def read_csv(path):
     with open(path, newline="") as f:
         return list(csv.reader(f))
-
-
-class Checks:
-    def __init__(self):
-        self.failures = []
-
-    def expect(self, condition, message):
-        if not condition:
-            self.failures.append(message)
-            print("FAIL:", message)
 
 
 def check_trace(checks, advisor, tmp, fixtures):

@@ -1,11 +1,23 @@
 """Shared helpers of the end-to-end tests and the benchmark: start servers on loopback, find their port,
-poll until they answer, stop them and check they exit cleanly."""
+poll until they answer, stop them and check they exit cleanly; collect failed checks."""
 import re
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+
+class Checks:
+    """Failed expectations, printed as they happen; a test exits 1 when there is any."""
+
+    def __init__(self):
+        self.failures = []
+
+    def expect(self, condition, message):
+        if not condition:
+            self.failures.append(message)
+            print("FAIL:", message)
+
 
 LISTENING = re.compile(r'msg="Listening on" address=127\.0\.0\.1:(\d+)')
 
