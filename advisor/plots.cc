@@ -103,8 +103,10 @@ Result<void> RunGnuplot(const std::string& script, const std::string& log) {
                      std::string("cannot run gnuplot (Debian package gnuplot-nox): ") + std::strerror(rc));
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited = 0;
+  while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
+  if (waited < 0) return MakeError(ErrorKind::kUnavailable, std::string("waitpid: ") + std::strerror(errno));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::ifstream in(log);
     std::string first;
@@ -117,8 +119,9 @@ Result<void> RunGnuplot(const std::string& script, const std::string& log) {
 }  // namespace
 
 Result<std::string> RenderHtmlReport(const BacktestResult& result, const ReportInfo& info) {
-  char dir_template[] = "/tmp/topdog-report-XXXXXX";
-  if (::mkdtemp(dir_template) == nullptr) {
+  std::error_code ec;
+  std::string dir_template = (std::filesystem::temp_directory_path(ec) / "topdog-report-XXXXXX").string();
+  if (ec || ::mkdtemp(dir_template.data()) == nullptr) {
     return MakeError(ErrorKind::kUnavailable, std::string("mkdtemp: ") + std::strerror(errno));
   }
   const std::string dir = dir_template;
@@ -158,7 +161,7 @@ Result<std::string> RenderHtmlReport(const BacktestResult& result, const ReportI
             "with points pt 9 title 'oracle (0 plotted at 0.5)'\n";
   script += "unset logscale y\nset output '" + dir + "/timeline.svg'\n";
   script += "set title 'Demand and ready capacity (hourly means over scored minutes)'\n";
-  script += "set xlabel 'day'\nset ylabel 'req/s'\nset key top left\n";
+  script += "set xlabel 'days of scored time'\nset ylabel 'req/s'\nset key top left\n";
   script += "plot '" + dir + "/timeline.dat' using 1:2 with lines lw 2 title 'demand'";
   for (size_t i = 2; i < names.size(); ++i) {
     script += ", '' using 1:" + std::to_string(i + 1) + " with lines title '" + names[i] + "'";

@@ -70,15 +70,15 @@ std::string ReportJson(const BacktestResult& result, const ReportInfo& info) {
       {"pod_capacity_rps", o.pod_capacity},
       {"pod_startup_seconds", o.pod_startup_seconds},
       {"metric_lag_seconds", o.metric_lag_seconds},
-      {"metric_window_seconds", 15},
-      {"hpa_sync_seconds", 15},
-      {"hpa_tolerance", 0.1},
-      {"downscale_stabilization_seconds", 300},
+      {"metric_window_seconds", result.simulator.metric_window_seconds},
+      {"hpa_sync_seconds", result.simulator.step_seconds},
+      {"hpa_tolerance", result.simulator.tolerance},
+      {"downscale_stabilization_seconds", result.simulator.downscale_stabilization_seconds},
+      {"cpu_limit_over_request", result.simulator.cpu_limit_ratio},
       {"node_startup_seconds", o.node_startup_seconds},
       {"pods_per_node", o.pods_per_node == 0 ? nlohmann::json(nullptr) : nlohmann::json(o.pods_per_node)},
       {"min_replicas", o.min_replicas},
       {"max_replicas", o.max_replicas},
-      {"cpu_limit_equals_request", true},
       {"decision_seconds", o.decision_seconds},
       {"advisor_horizon_seconds", o.horizon_seconds},
       {"floor_utilization", o.floor_utilization},
@@ -123,7 +123,8 @@ std::string ReportJson(const BacktestResult& result, const ReportInfo& info) {
   }
   report["frontier"] = frontier;
   report["run_seconds"] = info.run_seconds;
-  return report.dump(2) + "\n";
+  // A trace path need not be UTF-8 (Linux paths are bytes): replace what is not rather than throw.
+  return report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string ReportMarkdown(const BacktestResult& result, const ReportInfo& info) {
@@ -178,6 +179,7 @@ std::string FrontierData(const BacktestResult& result) {
 }
 
 std::string TimelineData(const BacktestResult& result, int bucket_minutes) {
+  const double row_minutes = result.step_seconds / 60;
   std::vector<const ArmResult*> arms;
   const ArmResult* hpa = FindArm(result, "hpa", 0.7);
   int advisor = PlottedAdvisorArm(result);
@@ -195,12 +197,13 @@ std::string TimelineData(const BacktestResult& result, int bucket_minutes) {
   out += "\n";
   if (arms.empty()) return out;
   const size_t n = arms.front()->demand_series.size();
-  const size_t bucket = static_cast<size_t>(std::max(bucket_minutes, 1));
+  const size_t bucket = std::max<size_t>(1, static_cast<size_t>(std::llround(bucket_minutes / row_minutes)));
   for (size_t start = 0; start < n; start += bucket) {
     const size_t end = std::min(n, start + bucket);
     double demand = 0;
     for (size_t i = start; i < end; ++i) demand += arms.front()->demand_series[i];
-    out += Format("%.4f", static_cast<double>(start) / 1440.0) + Format(" %.5g", demand / static_cast<double>(end - start));
+    out += Format("%.4f", static_cast<double>(start) * row_minutes / 1440.0) +
+           Format(" %.5g", demand / static_cast<double>(end - start));
     for (const ArmResult* arm : arms) {
       double capacity = 0;
       for (size_t i = start; i < end && i < arm->capacity_series.size(); ++i) capacity += arm->capacity_series[i];

@@ -17,9 +17,9 @@ std::string ReportJson(const BacktestResult& result, const ReportInfo& info);
 std::string ReportMarkdown(const BacktestResult& result, const ReportInfo& info);
 
 // Whitespace-separated columns for gnuplot: the cost/overload points of every arm ("arm target quantile
-// replica_minutes overload_minutes"), and, per row, the time in days and demand plus the ready capacity of
-// the plotted arms (HPA at 70%, the advisor point nearest its cost, seasonal naive at 70%, the oracle),
-// averaged over `bucket_minutes`.
+// replica_minutes overload_minutes"), and the demand and ready capacity of the plotted arms (HPA at 70%, the
+// advisor point nearest its cost, seasonal naive at 70%, the oracle) averaged over `bucket_minutes`, against
+// days of scored time (unscored rows are left out, so an outage does not show as a gap).
 std::string FrontierData(const BacktestResult& result);
 std::string TimelineData(const BacktestResult& result, int bucket_minutes);
 

@@ -1,5 +1,6 @@
-// Collector: one node_exporter-style collector (cpu, meminfo, ...). A Collector is called by CollectorSet
-// from one dedicated worker thread at a time, so implementations may keep state without locking.
+// Collector: one node_exporter-style collector (cpu, meminfo, ...). CollectorSet calls a Collector from one
+// thread at a time (a pool worker or, for quick runs, an HTTP I/O thread), with its mutex handing the
+// collector over between threads, so implementations may keep state without locking.
 #pragma once
 
 #include <string_view>

@@ -45,9 +45,6 @@ void Canonicalize(std::vector<MetricFamily>& families) {
 
 namespace {
 
-// A collector runs on the caller's thread (CollectorSet::RunInline) only if its last run took less than this.
-constexpr std::chrono::milliseconds kInlineBudget{50};
-
 struct Outcome {
   bool success = false;
   double duration_seconds = 0;
@@ -80,8 +77,7 @@ struct Slot {
   bool running = false;
   CollectorSet::Clock::time_point started;
   bool run_missed_deadline = false;  // a scrape gave up on the current run: later ones don't wait for it
-  bool may_block = true;             // kept off the caller's thread when last queued by an asynchronous scrape
-  bool fast = false;                 // the last run took less than kInlineBudget
+  bool fast = false;                 // the last run took less than the inline budget
   Outcome last;
   // The families of an earlier run once no scrape holds them, for the collector to write the next run over.
   std::vector<MetricFamily> spare;
@@ -114,6 +110,12 @@ struct CollectorSet::State {
   Clock::duration stuck_after;
   bool stopping = false;
   bool inline_runs = false;  // CollectAsync runs collectors that cannot block on its caller's thread
+  Clock::duration inline_budget = std::chrono::milliseconds(50);
+
+  // Whether a queued slot must run on a worker rather than on the caller's thread: only a collector whose
+  // last run was quick goes inline, so the first run of each is on a worker and one that hangs from the start
+  // (a FIFO for a /proc file) never does. REQUIRES: mu held; the slot is queued (no thread runs it).
+  bool KeepOffCaller(Slot& slot) const { return !slot.fast || slot.collector->MayBlock(); }
   // The last scrape's node_scrape_collector_* families, reused when no scrape holds them any more.
   std::shared_ptr<std::vector<MetricFamily>> own_last;  // guarded by mu
 
@@ -193,7 +195,13 @@ struct CollectorSet::State {
     while (true) {
       work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
       if (stopping) break;
-      RunQueued(self, lock, queue.begin());
+      // With inline runs on, what must stay off the scraping thread goes first: that thread takes the rest.
+      auto next = queue.begin();
+      if (inline_runs) {
+        next = std::find_if(queue.begin(), queue.end(), [this](Slot* slot) { return KeepOffCaller(*slot); });
+        if (next == queue.end()) next = queue.begin();
+      }
+      RunQueued(self, lock, next);
       // A thread added for a stuck collector leaves once that collector is back and there is no work.
       if (queue.empty() && workers > WantedWorkers(Clock::now())) break;
     }
@@ -205,7 +213,9 @@ struct CollectorSet::State {
   // none is left; a worker takes the others. REQUIRES: lock held (released while a collector runs).
   void RunInline(const std::shared_ptr<State>& self, std::unique_lock<std::mutex>& lock) {
     while (!stopping && inline_runs) {
-      auto next = std::find_if(queue.begin(), queue.end(), [](Slot* slot) { return !slot->may_block; });
+      // Judged when taken, not when queued: the slot may have been queued again by a run or a synchronous
+      // scrape since, and its last run may have been slow.
+      auto next = std::find_if(queue.begin(), queue.end(), [this](Slot* slot) { return !KeepOffCaller(*slot); });
       if (next == queue.end()) break;
       Slot* slot = *next;
       auto start = Clock::now();
@@ -236,11 +246,11 @@ struct CollectorSet::State {
     Outcome outcome = RunCollector(*slot, std::move(spare));
     lock.lock();
     slot->running = false;
-    slot->fast = outcome.duration_seconds < std::chrono::duration<double>(kInlineBudget).count();
+    slot->fast = outcome.duration_seconds < std::chrono::duration<double>(inline_budget).count();
     auto previous = std::move(slot->last.families);
     slot->last = std::move(outcome);
     // No scrape can take `previous` any more; if none still holds it, its storage serves the next run.
-    if (previous && previous.use_count() == 1) slot->spare = std::move(*previous);
+    if (exposition::SoleOwner(previous)) slot->spare = std::move(*previous);
     slot->completed = target;
     ++(slot->last.success ? slot->runs_ok : slot->runs_failed);
     // Wake each scrape whose last missing run this was (one wake-up per scrape, not per collector).
@@ -318,9 +328,10 @@ CollectorSet::~CollectorSet() {
   });
 }
 
-void CollectorSet::RunInline(bool enabled) {
+void CollectorSet::RunInline(bool enabled, Clock::duration budget) {
   std::lock_guard lock(state_->mu);
   state_->inline_runs = enabled;
+  state_->inline_budget = budget;
 }
 
 std::vector<std::string> CollectorSet::Names() const {
@@ -332,7 +343,7 @@ std::vector<std::string> CollectorSet::Names() const {
 CollectorSet::Scrape CollectorSet::State::BuildScrape(const std::shared_ptr<Waiter>& waiter,
                                                       std::vector<std::string>& late) {
   std::vector<MetricFamily> spare;
-  if (own_last && own_last.use_count() == 1) spare = std::move(*own_last);
+  if (exposition::SoleOwner(own_last)) spare = std::move(*own_last);
   FamilyWriter own(std::move(spare));
   size_t duration = own.Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
   size_t success = own.Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
@@ -419,12 +430,7 @@ void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::
     if (run_inline) {
       // Only the collectors that may block need a worker; this thread runs the others below.
       size_t blocking = 0;
-      for (Slot* slot : state_->queue) {
-        // Queued, so no thread runs it now. Only a collector whose last run was quick goes inline: the first
-        // run of each is on a worker, so one that hangs from the start (a FIFO for a /proc file) never does.
-        slot->may_block = !slot->fast || slot->collector->MayBlock();
-        blocking += slot->may_block ? 1 : 0;
-      }
+      for (Slot* slot : state_->queue) blocking += state_->KeepOffCaller(*slot) ? 1 : 0;
       queued = std::min(queued, blocking);
     }
     state_->WakeWorkers(queued);
@@ -456,6 +462,9 @@ void CollectorSet::SelfMetrics(FamilyWriter& out) const {
   size_t timeouts = out.Counter("topdog_exporter_collector_timeouts_total",
                                 "Collector runs that missed the scrape deadline, by collector.");
   size_t workers = out.Gauge("topdog_exporter_collector_workers", "Threads in the collector pool.");
+  size_t inline_runs = out.Gauge("topdog_exporter_collector_inline_runs",
+                                 "1 while quick collectors may run on the HTTP I/O thread; 0 when off or turned off "
+                                 "after a slow run there.");
   size_t requests =
       out.Counter("topdog_exporter_collector_requests_total",
                   "Collector results asked for by scrapes, by collector (runs are shared between scrapes).");
@@ -467,6 +476,7 @@ void CollectorSet::SelfMetrics(FamilyWriter& out) const {
     out.Sample(runs, static_cast<double>(slot->runs_ok), {{"collector", slot->name}, {"result", "success"}});
   }
   out.Sample(workers, state_->workers);
+  out.Sample(inline_runs, state_->inline_runs ? 1 : 0);
 }
 
 }  // namespace topdog::exporter

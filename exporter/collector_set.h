@@ -1,5 +1,5 @@
-// CollectorSet runs the enabled collectors for a scrape on a small shared pool of worker threads and waits
-// for them up to a deadline. A collector that misses the deadline (a hung NFS statfs, say) reports success 0
+// CollectorSet runs the enabled collectors for a scrape on a small shared pool of worker threads (or, with
+// RunInline, the quick ones on the scraping thread) and waits for them up to a deadline. A collector that misses the deadline (a hung NFS statfs, say) reports success 0
 // for this scrape and is never started twice: later scrapes wait for the same run. The pool grows by one
 // thread per stuck collector, so a hung collector cannot starve the others, and shrinks when it returns.
 // Concurrent scrapes share one fresh run per collector. Thread-safe.
@@ -55,11 +55,12 @@ class CollectorSet {
   // Lets CollectAsync run collectors on its caller's thread (an HTTP I/O thread) when they cannot block
   // (Collector::MayBlock) and their last run, the first always on a worker, took under 50 ms: a scrape then
   // costs no hand-off to a worker and back, two thread wake-ups (about a tenth of the exporter's CPU). A run
-  // that takes longer than stuck_after there turns this off for good, with a warning.
-  void RunInline(bool enabled);
+  // that takes longer than stuck_after there turns this off for good, with a warning and
+  // topdog_exporter_collector_inline_runs 0. `budget`: the 50 ms above.
+  void RunInline(bool enabled, Clock::duration budget = std::chrono::milliseconds(50));
 
   // topdog_exporter_collector_timeouts_total{collector}, topdog_exporter_collector_runs_total{collector,result}
-  // and topdog_exporter_collector_workers (threads in the pool).
+  // topdog_exporter_collector_workers (threads in the pool) and topdog_exporter_collector_inline_runs.
   void SelfMetrics(FamilyWriter& out) const;
   std::vector<MetricFamily> SelfMetrics() const {
     FamilyWriter out;

@@ -89,7 +89,7 @@ http::Response ExporterApp::Render(CollectorSet::Scrape scrape, const http::Requ
   std::vector<prometheus::MetricFamily> spare;
   {
     std::lock_guard lock(own_mu_);
-    if (own_last_ && own_last_.use_count() == 1) spare = std::move(*own_last_);
+    if (exposition::SoleOwner(own_last_)) spare = std::move(*own_last_);
   }
   FamilyWriter own(std::move(spare));
   BuildInfo(own);

@@ -31,6 +31,9 @@ int ClampPods(double pods, int lo, int hi) {
 
 Result<Trace> MakeTrace(const std::vector<Sample>& samples, const std::vector<bool>& unscored, bool values_are_rates) {
   if (samples.size() < 2) return MakeError(ErrorKind::kBadData, "the trace needs at least two rows");
+  if (!unscored.empty() && unscored.size() != samples.size()) {
+    return MakeError(ErrorKind::kBadData, "one unscored flag per row is needed");
+  }
   auto step = InferStepSeconds(samples);
   if (!step) return tl::unexpected(step.error());
   Trace trace;
@@ -52,11 +55,12 @@ Result<Trace> MakeTrace(const std::vector<Sample>& samples, const std::vector<bo
   return trace;
 }
 
-PeakForecaster::PeakForecaster(size_t rows_per_day, size_t horizon_rows, std::vector<double> quantiles)
+PeakForecaster::PeakForecaster(size_t rows_per_day, size_t horizon_rows, size_t decision_rows,
+                               std::vector<double> quantiles)
     : day_(std::max<size_t>(rows_per_day, 1)),
       horizon_(std::max<size_t>(horizon_rows, 1)),
       quantiles_(std::move(quantiles)),
-      max_ratios_(std::max<size_t>(7 * day_ / std::max<size_t>(horizon_rows / 3, 1), 64)) {}
+      max_ratios_(std::max<size_t>(7 * day_ / std::max<size_t>(decision_rows, 1), 64)) {}
 
 double PeakForecaster::WindowMax(size_t begin, size_t end) const {
   double best = kNaN;
@@ -167,7 +171,8 @@ struct ArmSetup {
   double target = 0.7;
   std::optional<double> quantile;
   // Returns the HPA spec to patch at decision row r (nullopt: leave it).
-  std::function<std::optional<HpaSpec>(size_t row, const HpaSimulator& sim)> decide;
+  // Patches the simulated HPA (and node pool) at decision row `row`; returns whether anything changed.
+  std::function<bool(size_t row, HpaSimulator& sim)> decide;
 };
 
 ArmResult Score(const std::string& arm, std::optional<double> target, std::optional<double> quantile) {
@@ -223,6 +228,11 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
                                    const std::function<void(double)>& progress) {
   const size_t rows = trace.demand.size();
   if (rows < 2) return MakeError(ErrorKind::kBadData, "the trace needs at least two rows");
+  if (trace.scored.size() != rows) return MakeError(ErrorKind::kBadData, "one scored flag per row is needed");
+  if (trace.step_seconds > 3600) {
+    return MakeError(ErrorKind::kBadData, "the trace's step (" + std::to_string(trace.step_seconds) +
+                                              " s) is above an hour: too coarse to replay an autoscaler");
+  }
   const double steps = trace.step_seconds / kSimStepSeconds;
   if (trace.step_seconds < kSimStepSeconds || std::abs(steps - std::round(steps)) > 1e-6) {
     return MakeError(ErrorKind::kBadData, "the trace's step (" + std::to_string(trace.step_seconds) +
@@ -251,11 +261,12 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
   result.scored_minutes = static_cast<double>(scored_demand.size()) * trace.step_seconds / 60;
   result.days = static_cast<double>(rows) * trace.step_seconds / 86400;
   result.seconds_simulated = static_cast<double>(rows) * trace.step_seconds;
+  result.step_seconds = trace.step_seconds;
 
   // Our advisor's forecasts, once for all its arms: at each decision row, from the rows before it.
   std::vector<std::optional<std::vector<double>>> forecasts((rows + decision_rows - 1) / decision_rows);
   {
-    PeakForecaster forecaster(rows_per_day, horizon_rows, options.advisor_quantiles);
+    PeakForecaster forecaster(rows_per_day, horizon_rows, decision_rows, options.advisor_quantiles);
     for (size_t r = 0; r < rows; ++r) {
       if (r % decision_rows == 0) forecasts[r / decision_rows] = forecaster.Forecast();
       forecaster.Observe(trace.scored[r] ? trace.demand[r] : kNaN);
@@ -269,6 +280,7 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
   config.metric_lag_seconds = options.metric_lag_seconds;
   config.pods_per_node = options.pods_per_node;
   config.node_startup_seconds = options.node_startup_seconds;
+  result.simulator = config;
 
   std::vector<ArmSetup> setups;
   for (double target : options.hpa_targets) setups.push_back({"hpa", target, std::nullopt, nullptr});
@@ -284,14 +296,17 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
       policy.max_nodes_cap = options.pods_per_node > 0
                                  ? (options.max_replicas + options.pods_per_node - 1) / options.pods_per_node
                                  : 25;
-      auto decide = [&forecasts, decision_rows, qi, policy](size_t row,
-                                                            const HpaSimulator& sim) -> std::optional<HpaSpec> {
+      auto decide = [&forecasts, decision_rows, qi, policy, last_change = -1e18](size_t row,
+                                                                              HpaSimulator& sim) mutable {
         const auto& forecast = forecasts[row / decision_rows];
-        if (!forecast) return std::nullopt;
-        ClusterState state{sim.Hpa(), sim.NodePool(), sim.Pods(), sim.Now(), -1e18};
+        if (!forecast) return false;
+        ClusterState state{sim.Hpa(), sim.NodePool(), sim.Pods(), sim.Now(), last_change};
         Recommendation rec = Recommend((*forecast)[qi], state, policy);
-        if (!rec.changed) return std::nullopt;
-        return rec.hpa;
+        if (!rec.changed) return false;
+        const bool hpa_changed = sim.SetHpa(rec.hpa);
+        const bool pool_changed = policy.pods_per_node > 0 && sim.SetNodePool(rec.pool);
+        if (hpa_changed || pool_changed) last_change = sim.Now();
+        return hpa_changed || pool_changed;
       };
       setups.push_back({"advisor", target, options.advisor_quantiles[qi], decide});
     }
@@ -302,8 +317,8 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
     const int lo = options.min_replicas, hi = options.max_replicas;
     const double floor_utilization = 0.9;  // the reference's definition, whatever ours uses
     auto decide = [&trace, rows_per_day, naive_rows, mu, lo, hi, floor_utilization, target](
-                      size_t row, const HpaSimulator& sim) -> std::optional<HpaSpec> {
-      if (row < rows_per_day) return std::nullopt;  // nothing to copy on day 1
+                      size_t row, HpaSimulator& sim) {
+      if (row < rows_per_day) return false;  // nothing to copy on day 1
       double peak = 0;
       for (size_t i = row - rows_per_day; i < row - rows_per_day + naive_rows && i < trace.demand.size(); ++i) {
         peak = std::max(peak, trace.demand[i]);
@@ -311,7 +326,7 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
       HpaSpec spec = sim.Hpa();
       spec.min_replicas = ClampPods(peak / (floor_utilization * mu), lo, hi);
       spec.target_utilization = target;
-      return spec;
+      return sim.SetHpa(spec);
     };
     setups.push_back({"seasonal_naive", target, std::nullopt, decide});
   }
@@ -335,11 +350,7 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
     Scorer scorer(trace, &arm);
     int64_t patches = 0;
     for (size_t r = 0; r < rows; ++r) {
-      if (setup.decide && r % decision_rows == 0) {
-        if (auto spec = setup.decide(r, sim)) {
-          if (sim.SetHpa(*spec)) ++patches;
-        }
-      }
+      if (setup.decide && r % decision_rows == 0 && setup.decide(r, sim)) ++patches;
       double pods = 0, nodes = 0;
       for (int k = 0; k < steps_per_row; ++k) {
         StepResult step = sim.Step(trace.demand[r]);
@@ -358,11 +369,15 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
 
   // Static provisioning for the p99 demand, and the oracle: just enough pods each row, at once.
   {
+    auto nodes_for = [&](int pods) {
+      return options.pods_per_node > 0 ? (static_cast<int64_t>(pods) + options.pods_per_node - 1) / options.pods_per_node
+                                       : 0;
+    };
     ArmResult arm = Score("static_peak", std::nullopt, std::nullopt);
-    const int pods = ClampPods(p99 / mu, 1, 1 << 30);
+    const int pods = ClampPods(p99 / mu, options.min_replicas, options.max_replicas);
     Scorer scorer(trace, &arm);
     std::fill(capacity.begin(), capacity.end(), pods * mu);
-    for (size_t r = 0; r < rows; ++r) scorer.Row(r, pods, 0, capacity);
+    for (size_t r = 0; r < rows; ++r) scorer.Row(r, pods, static_cast<double>(nodes_for(pods)), capacity);
     scorer.Finish();
     result.arms.push_back(std::move(arm));
     ArmResult oracle = Score("oracle", std::nullopt, std::nullopt);
@@ -373,7 +388,7 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
       if (previous >= 0 && need != previous) ++oracle.scaling_changes;
       previous = need;
       std::fill(capacity.begin(), capacity.end(), need * mu);
-      oracle_scorer.Row(r, need, 0, capacity);
+      oracle_scorer.Row(r, need, static_cast<double>(nodes_for(need)), capacity);
     }
     oracle_scorer.Finish();
     result.oracle_replica_minutes = oracle.replica_minutes;

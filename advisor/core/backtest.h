@@ -31,17 +31,18 @@ struct Trace {
 Result<Trace> MakeTrace(const std::vector<Sample>& samples, const std::vector<bool>& unscored, bool values_are_rates);
 
 // Forecasts, every decision, quantiles of the highest demand over the next `horizon_rows` rows: the larger
-// of the last horizon's peak and the same window one day and one week earlier (scaled by how the last hour
-// compares with the hour before that window), times the quantiles of how that estimate has erred over the
-// last week of decisions taken within an hour of the same time of day (jumps in demand cluster by time of
-// day). O(horizon + week of decisions) per decision.
+// of the last horizon's peak and the mean of the same window one day and one week earlier (each scaled by how
+// the last hour compares with the hour before it), times the quantiles of how that estimate has erred over
+// the last week of decisions taken within an hour of the same time of day (jumps in demand cluster by time
+// of day). O(horizon + week of decisions) per decision.
 class PeakForecaster {
  public:
-  PeakForecaster(size_t rows_per_day, size_t horizon_rows, std::vector<double> quantiles);
+  // `decision_rows`: how often Forecast is called, to keep a week of errors.
+  PeakForecaster(size_t rows_per_day, size_t horizon_rows, size_t decision_rows, std::vector<double> quantiles);
   // The next row (NaN: unknown).
   void Observe(double value);
   // Quantiles of the peak over the next horizon (in the order given), or nullopt until there is a day of
-  // history and a day of scored decisions.
+  // history and 100 decisions whose outcome is known.
   std::optional<std::vector<double>> Forecast();
 
  private:
@@ -95,7 +96,7 @@ struct ArmResult {
   double longest_overload_streak_minutes = 0;
   int64_t scaling_changes = 0;
   double patches_per_day = 0;
-  // Per scored minute, for plots: mean demand and mean ready capacity (req/s).
+  // Per scored row, for plots: demand and mean ready capacity (req/s).
   std::vector<float> demand_series, capacity_series;
 };
 
@@ -118,6 +119,8 @@ struct BacktestResult {
   std::vector<FrontierPoint> frontier;  // at the HPA's 70%, 50% and 40% targets when swept
   double oracle_replica_minutes = 0;
   double seconds_simulated = 0;
+  double step_seconds = 60;   // of the trace's rows
+  SimulatorConfig simulator;  // what every HPA arm ran with
 };
 
 // `progress` gets the fraction done (0..1) now and then.

@@ -38,7 +38,7 @@ bool HpaSimulator::SetHpa(const HpaSpec& hpa) {
 }
 
 bool HpaSimulator::SetNodePool(const NodePoolSpec& pool) {
-  if (pool.min_nodes == pool_.min_nodes && pool.max_nodes == pool_.max_nodes) return false;
+  if (pool == pool_) return false;
   pool_ = pool;
   return true;
 }
@@ -68,7 +68,7 @@ bool HpaSimulator::WithinTolerance(double ratio) const {
   return 1.0 - config_.tolerance <= ratio && ratio <= 1.0 + config_.tolerance;
 }
 
-int HpaSimulator::MetricProposal(double observed_utilization) const {
+std::optional<int> HpaSimulator::MetricProposal(double observed_utilization) const {
   const int current = Pods();
   int64_t ready = 0, unready = 0, missing = 0;
   for (const Pod& pod : pods_) {
@@ -79,8 +79,8 @@ int HpaSimulator::MetricProposal(double observed_utilization) const {
       case PodState::kReady: ++ready; break;
     }
   }
-  if (ready == 0) return current;  // no metrics for the targeted pods: the controller does nothing
-  const int64_t target = std::llround(hpa_.target_utilization * 100);
+  if (ready == 0) return std::nullopt;  // no metrics for the targeted pods: the controller does nothing
+  const int64_t target = std::max<int64_t>(1, std::llround(hpa_.target_utilization * 100));
   // Every ready pod reports the same usage (the load balancer spreads demand evenly).
   const int64_t usage_per_pod = static_cast<int64_t>(std::floor(observed_utilization * kRequestMilli));
   const int64_t utilization = (ready * usage_per_pod * 100) / (ready * kRequestMilli);  // whole percent
@@ -284,12 +284,14 @@ StepResult HpaSimulator::Step(double demand) {
   StepResult result;
   const int current = Pods();
   int desired = current;
-  if (current > hpa_.max_replicas) {
+  if (current == 0 && hpa_.min_replicas != 0) {
+    // Scaled to zero by someone else: autoscaling is disabled until it is scaled up again.
+  } else if (current > hpa_.max_replicas) {
     desired = hpa_.max_replicas;  // immediately, without metrics, stabilisation or rate limits
   } else if (current < hpa_.min_replicas) {
     desired = hpa_.min_replicas;
-  } else if (current > 0) {
-    desired = Normalize(current, MetricProposal(observed));
+  } else if (auto proposal = MetricProposal(observed)) {
+    desired = Normalize(current, *proposal);
   }
   if (desired != current) {
     Scale(desired);

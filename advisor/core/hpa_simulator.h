@@ -24,10 +24,12 @@ struct ScalingRules {
     PolicyType type = PolicyType::kPercent;
     int value = 100;
     double period_seconds = 15;
+    bool operator==(const Policy&) const = default;
   };
   std::optional<double> stabilization_seconds;  // unset: 0 for scale-up, the controller's 300 s for scale-down
   Select select = Select::kMax;
   std::vector<Policy> policies;
+  bool operator==(const ScalingRules&) const = default;
 };
 
 struct HpaBehavior {
@@ -36,6 +38,7 @@ struct HpaBehavior {
   // The API defaults, filled in when spec.behavior is set: up [4 pods, 100%] per 15 s, window 0, Max; down
   // 100% per 15 s, window nil (the controller's), Max.
   static HpaBehavior Defaults();
+  bool operator==(const HpaBehavior&) const = default;
 };
 
 struct HpaSpec {
@@ -43,16 +46,14 @@ struct HpaSpec {
   int max_replicas = 100;
   double target_utilization = 0.7;      // of the CPU request; the controller compares whole percent
   std::optional<HpaBehavior> behavior;  // unset: the legacy normalisation
-  bool operator==(const HpaSpec& other) const {
-    return min_replicas == other.min_replicas && max_replicas == other.max_replicas &&
-           target_utilization == other.target_utilization && behavior.has_value() == other.behavior.has_value();
-  }
+  bool operator==(const HpaSpec&) const = default;
 };
 
 // Node pool bounds (DOKS auto_scale min_nodes/max_nodes). Ignored when pods_per_node is 0.
 struct NodePoolSpec {
   int min_nodes = 1;
   int max_nodes = 1000;
+  bool operator==(const NodePoolSpec&) const = default;
 };
 
 struct SimulatorConfig {
@@ -99,8 +100,9 @@ class HpaSimulator {
   int64_t ScaleWrites() const { return scale_writes_; }
 
   // The HPA's replica computation for the current state (exposed for tests): the proposal from the metric
-  // (before normalisation), or the current count when the controller would not act.
-  int MetricProposal(double observed_utilization) const;
+  // (before normalisation); the current count when the ratio is within tolerance or the unready/missing rules
+  // hold it; nullopt when no pod has a metric (the controller then does nothing and records nothing).
+  std::optional<int> MetricProposal(double observed_utilization) const;
 
  private:
   struct Pod {

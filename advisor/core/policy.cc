@@ -16,8 +16,10 @@ Recommendation Recommend(double peak_demand, const ClusterState& state, const Ad
   // maxReplicas: the user's bound, never below the pods running now (cutting it would scale down at once).
   const int max_replicas = std::max({policy.max_replicas, state.current_pods, policy.floor_replicas});
   const double per_pod = policy.pod_capacity * policy.floor_utilization;
-  int wanted = static_cast<int>(std::ceil(peak_demand / per_pod - 1e-9));
-  wanted = std::clamp(wanted, policy.floor_replicas, max_replicas);
+  // Clamped as a double first: a spike far above the capacity must not overflow the int.
+  const double pods = std::ceil(peak_demand / per_pod - 1e-9);
+  const int wanted = static_cast<int>(
+      std::clamp(pods, static_cast<double>(policy.floor_replicas), static_cast<double>(max_replicas)));
   int min_replicas = state.hpa.min_replicas;
   if (wanted > min_replicas) {
     min_replicas = wanted;
@@ -41,8 +43,7 @@ Recommendation Recommend(double peak_demand, const ClusterState& state, const Ad
     out.pool.min_nodes = std::clamp((min_replicas + per_node - 1) / per_node, policy.min_nodes_floor, cap);
     out.pool.max_nodes = std::clamp((max_replicas + per_node - 1) / per_node, out.pool.min_nodes, cap);
   }
-  out.changed = !(out.hpa == state.hpa) || out.pool.min_nodes != state.pool.min_nodes ||
-                out.pool.max_nodes != state.pool.max_nodes;
+  out.changed = !(out.hpa == state.hpa) || !(out.pool == state.pool);
   return out;
 }
 

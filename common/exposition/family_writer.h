@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -79,5 +81,15 @@ class FamilyWriter {
   std::vector<size_t> used_;  // samples written per family; families_[i].metric may hold more, recycled
   size_t count_ = 0;
 };
+
+// Whether `shared` holds the last reference to a result other threads may have read, so that its storage can
+// be written over. use_count() is a relaxed load: the acquire fence pairs it with the release of the other
+// owners' references, making their reads happen before our writes.
+template <class T>
+bool SoleOwner(const std::shared_ptr<T>& shared) {
+  if (!shared || shared.use_count() != 1) return false;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  return true;
+}
 
 }  // namespace topdog::exposition

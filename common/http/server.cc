@@ -3,6 +3,8 @@
 // Threads: one io_context runs all sockets on `io_threads` threads, each connection on its own strand.
 // Handlers (and bcrypt checks) run on a separate asio::thread_pool, so a scrape that blocks for seconds
 // never stalls other connections; the finished response is posted back to the connection's strand.
+// Asynchronous routes run on the I/O thread and must return at once (whatever they do there, such as the
+// exporter's quick collectors, holds that thread meanwhile).
 // Per connection: [TLS handshake] -> read request (deadline) -> answer -> write (deadline) -> keep-alive
 // wait (idle deadline) -> ... Everything shared between threads is atomic or behind a mutex.
 

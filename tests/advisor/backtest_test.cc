@@ -90,7 +90,7 @@ TEST(FrontierAtTest, InterpolatesOnTheLowerParetoFrontier) {
 }
 
 TEST(PeakForecasterTest, ConstantDemandForecastsItself) {
-  PeakForecaster forecaster(1440, 15, {0.5, 0.95});
+  PeakForecaster forecaster(1440, 15, 5, {0.5, 0.95});
   std::optional<std::vector<double>> last;
   for (int i = 0; i < 3 * 1440; ++i) {
     if (i % 5 == 0) last = forecaster.Forecast();
@@ -103,7 +103,7 @@ TEST(PeakForecasterTest, ConstantDemandForecastsItself) {
 
 TEST(PeakForecasterTest, ADailyJumpIsForecastBeforeItComes) {
   // 10 req/s, except 30 req/s every day from 09:00 to 10:00.
-  PeakForecaster forecaster(1440, 15, {0.9});
+  PeakForecaster forecaster(1440, 15, 5, {0.9});
   std::optional<std::vector<double>> before_jump;
   for (int day = 0; day < 4; ++day) {
     for (int minute = 0; minute < 1440; ++minute) {
@@ -119,7 +119,7 @@ TEST(PeakForecasterTest, ADailyJumpIsForecastBeforeItComes) {
 }
 
 TEST(PeakForecasterTest, WaitsForADayOfHistory) {
-  PeakForecaster forecaster(1440, 15, {0.5});
+  PeakForecaster forecaster(1440, 15, 5, {0.5});
   for (int i = 0; i < 600; ++i) forecaster.Observe(5);
   EXPECT_FALSE(forecaster.Forecast());
 }

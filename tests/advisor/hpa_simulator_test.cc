@@ -146,5 +146,32 @@ TEST(HpaSimulatorTest, MetricLagDelaysTheReaction) {
   EXPECT_EQ(sim.Step(10).pods, 20);  // t = 45: sees t = 15 (100%): ratio 2 -> 20
 }
 
+TEST(HpaSimulatorTest, NoMetricsNoProposalAndZeroReplicasDisableScaling) {
+  SimulatorConfig config = NoLag();
+  config.metric_lag_seconds = 30;
+  // No pods and min 0: no pod has a metric, so there is no proposal and nothing happens.
+  HpaSimulator zero(config, Hpa(0.5, 0), NodePoolSpec{}, 0);
+  EXPECT_FALSE(zero.MetricProposal(1.0).has_value());
+  EXPECT_EQ(zero.Step(100).pods, 0);
+  HpaSimulator disabled(config, Hpa(0.5, 2), NodePoolSpec{}, 0);
+  EXPECT_EQ(disabled.Step(100).pods, 0);  // replicas 0 and min 2: autoscaling disabled, no clamp to min
+  // Raising min adds pods at once; the new ones are missing and damp the proposal.
+  HpaSimulator fresh(config, Hpa(0.5, 2), NodePoolSpec{}, 4);
+  fresh.SetHpa(Hpa(0.5, 8));
+  EXPECT_EQ(fresh.Step(100).pods, 8);  // min raised: 4 new pods
+  fresh.SetHpa(Hpa(0.5, 2));
+  EXPECT_EQ(fresh.MetricProposal(1.0).value_or(-1), 8);  // 4 ready at 100%, 4 missing at 0%: 50%, keep
+}
+
+TEST(HpaSimulatorTest, ABehaviorChangeIsAChange) {
+  HpaSpec hpa = Hpa(0.5);
+  hpa.behavior = HpaBehavior::Defaults();
+  HpaSimulator sim(NoLag(), hpa, NodePoolSpec{}, 4);
+  EXPECT_FALSE(sim.SetHpa(hpa));
+  hpa.behavior->scale_down.stabilization_seconds = 60;
+  EXPECT_TRUE(sim.SetHpa(hpa));
+  EXPECT_EQ(sim.Hpa().behavior->scale_down.stabilization_seconds, 60);
+}
+
 }  // namespace
 }  // namespace topdog::advisor
