@@ -31,10 +31,10 @@ struct Trace {
 Result<Trace> MakeTrace(const std::vector<Sample>& samples, const std::vector<bool>& unscored, bool values_are_rates);
 
 // Forecasts, every decision, quantiles of the highest demand over the next `horizon_rows` rows: the larger
-// of the last horizon's peak and the mean of the same window one day and one week earlier (each scaled by how
-// the last hour compares with the hour before it), times the quantiles of how that estimate has erred over
-// the last week of decisions taken within an hour of the same time of day (jumps in demand cluster by time
-// of day). O(horizon + week of decisions) per decision.
+// of the last hour's peak and the mean of the horizon's window one day and one week earlier (each scaled by
+// how the last hour compares with the hour before it), times the quantiles of how that estimate has erred
+// over the last week of decisions taken within an hour of the same time of day (bursts cluster by time of
+// day). O(hour + horizon + week of decisions) per decision.
 class PeakForecaster {
  public:
   // `decision_rows`: how often Forecast is called, to keep a week of errors.
