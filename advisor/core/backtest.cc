@@ -206,12 +206,24 @@ class Scorer {
     out_->node_minutes += nodes * minutes;
     unserved_ += unserved;
     demand_ += d;
-    if (d > mean_capacity * (1 + 1e-12)) {  // not one rounding error: the oracle serves exactly its demand
-      out_->overload_minutes += minutes;
-      streak_ += minutes;
-      out_->longest_overload_streak_minutes = std::max(out_->longest_overload_streak_minutes, streak_);
-    } else {
-      streak_ = 0;
+    // Overload is judged minute by minute, as defined (a 5-minute row whose first minute is short of capacity
+    // has one overload minute, not five); rows of a minute or less are judged whole.
+    const size_t ticks = capacity.size();
+    size_t chunk = ticks;
+    if (minutes > 1 && std::abs(minutes - std::round(minutes)) < 1e-9 && ticks % std::llround(minutes) == 0) {
+      chunk = ticks / static_cast<size_t>(std::llround(minutes));
+    }
+    const double chunk_minutes = minutes * static_cast<double>(chunk) / static_cast<double>(ticks);
+    for (size_t start = 0; start < ticks; start += chunk) {
+      double mean = 0;
+      for (size_t k = start; k < start + chunk; ++k) mean += capacity[k] / static_cast<double>(chunk);
+      if (d > mean * (1 + 1e-12)) {  // not one rounding error: the oracle serves exactly its demand
+        out_->overload_minutes += chunk_minutes;
+        streak_ += chunk_minutes;
+        out_->longest_overload_streak_minutes = std::max(out_->longest_overload_streak_minutes, streak_);
+      } else {
+        streak_ = 0;
+      }
     }
     out_->demand_series.push_back(static_cast<float>(d));
     out_->capacity_series.push_back(static_cast<float>(mean_capacity));

@@ -207,6 +207,27 @@ TEST(RunBacktestTest, ArmsAreScoredAndTheOracleIsTheCostBound) {
   EXPECT_EQ(result->frontier[1].hpa_target, 0.5);
 }
 
+TEST(RunBacktestTest, OverloadIsCountedPerMinuteWithinLongerRows) {
+  // Five-minute rows: 1 req/s, one row at 3 req/s. The HPA at 70% runs ~43 pods of 1/30 req/s; after the
+  // jump it doubles every sync once the lagged metric shows it, so only the row's first minutes are short.
+  Trace trace;
+  trace.step_seconds = 300;
+  for (int i = 0; i < 600; ++i) {
+    trace.demand.push_back(i == 400 ? 3.0 : 1.0);
+    trace.scored.push_back(true);
+  }
+  BacktestOptions options;
+  options.hpa_targets = {0.7};
+  options.advisor_targets = {};
+  options.seasonal_naive_targets = {};
+  auto result = RunBacktest(trace, options);
+  ASSERT_TRUE(result) << result.error().message;
+  const ArmResult& hpa = result->arms[0];
+  EXPECT_GE(hpa.overload_minutes, 1);
+  EXPECT_LE(hpa.overload_minutes, 4);  // per row it would be 5
+  EXPECT_EQ(hpa.longest_overload_streak_minutes, hpa.overload_minutes);
+}
+
 TEST(RunBacktestTest, RejectsATraceStepThatIsNotAMultipleOfTheSyncPeriod) {
   Trace trace;
   trace.step_seconds = 10;
