@@ -398,7 +398,9 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
     Scorer oracle_scorer(trace, &oracle);
     int previous = -1;
     for (size_t r = 0; r < rows; ++r) {
-      const int need = ClampPods(trace.demand[r] / mu, 0, 1 << 30);
+      // Exactly enough: ceil of the quotient, raised if rounding left capacity a hair short of demand.
+      int need = ClampPods(trace.demand[r] / mu, 0, 1 << 30);
+      while (need < (1 << 30) && need * mu < trace.demand[r]) ++need;
       if (previous >= 0 && need != previous) ++oracle.scaling_changes;
       previous = need;
       std::fill(capacity.begin(), capacity.end(), need * mu);
