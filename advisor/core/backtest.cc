@@ -24,7 +24,8 @@ double Quantile(std::vector<double> values, double q) {
 
 int ClampPods(double pods, int lo, int hi) {
   if (!std::isfinite(pods)) return lo;
-  return std::clamp(static_cast<int>(std::min(std::ceil(pods - 1e-9), 1e9)), lo, hi);
+  // A relative allowance for rounding (30.000000000000004 pods are 30), which leaves a tiny demand 1 pod.
+  return std::clamp(static_cast<int>(std::min(std::ceil(pods * (1 - 1e-12)), 1e9)), lo, hi);
 }
 
 }  // namespace
@@ -217,7 +218,8 @@ class Scorer {
     for (size_t start = 0; start < ticks; start += chunk) {
       double mean = 0;
       for (size_t k = start; k < start + chunk; ++k) mean += capacity[k] / static_cast<double>(chunk);
-      if (d > mean * (1 + 1e-12)) {  // not one rounding error: the oracle serves exactly its demand
+      // Not a rounding error: the oracle's ceil(demand / capacity - 1e-9) pods serve exactly its demand.
+      if (d > mean * (1 + 1e-9)) {
         out_->overload_minutes += chunk_minutes;
         streak_ += chunk_minutes;
         out_->longest_overload_streak_minutes = std::max(out_->longest_overload_streak_minutes, streak_);
@@ -398,9 +400,7 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
     Scorer oracle_scorer(trace, &oracle);
     int previous = -1;
     for (size_t r = 0; r < rows; ++r) {
-      // Exactly enough: ceil of the quotient, raised if rounding left capacity a hair short of demand.
-      int need = ClampPods(trace.demand[r] / mu, 0, 1 << 30);
-      while (need < (1 << 30) && need * mu < trace.demand[r]) ++need;
+      const int need = ClampPods(trace.demand[r] / mu, 0, 1 << 30);
       if (previous >= 0 && need != previous) ++oracle.scaling_changes;
       previous = need;
       std::fill(capacity.begin(), capacity.end(), need * mu);
