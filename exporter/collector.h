@@ -9,11 +9,12 @@
 
 #include <prometheus/metric_family.h>
 
+#include "common/exposition/family_writer.h"
 #include "common/result.h"
-#include "exporter/metric_builder.h"
 
 namespace topdog::exporter {
 
+using exposition::FamilyWriter;
 using prometheus::MetricFamily;
 
 class Collector {

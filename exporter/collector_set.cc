@@ -9,9 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/exposition/family_writer.h"
 #include "common/exposition/text_writer.h"
 #include "common/logging.h"
-#include "exporter/metric_builder.h"
 
 namespace topdog::exporter {
 namespace {

@@ -8,8 +8,8 @@
 #include <chrono>
 #include <string_view>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/io/file_reader.h"
-#include "exporter/metric_builder.h"
 
 namespace topdog::exporter {
 namespace {

@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/device_filter.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/cpu_list.h"
 #include "exporter/parse/cpuinfo.h"
 #include "exporter/parse/field_scanner.h"

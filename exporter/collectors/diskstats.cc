@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "common/logging.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/device_filter.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/field_scanner.h"
 #include "exporter/parse/udev_data.h"
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/file_nr.h"
 
 namespace topdog::exporter {

@@ -10,10 +10,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/device_filter.h"
 #include "exporter/collectors/statfs_pool.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/mountinfo.h"
 
 namespace topdog::exporter {

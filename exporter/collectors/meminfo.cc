@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/field_scanner.h"
 
 namespace topdog::exporter {

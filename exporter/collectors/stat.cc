@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/proc_stat.h"
 
 namespace topdog::exporter {

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/field_scanner.h"
 
 namespace topdog::exporter {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "common/exposition/family_writer.h"
 #include "exporter/collectors/collectors.h"
 #include "exporter/collectors/device_filter.h"
-#include "exporter/metric_builder.h"
 #include "exporter/parse/field_scanner.h"
 
 namespace topdog::exporter {

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "exporter/metric_builder.h"
+#include "common/exposition/family_writer.h"
 
 namespace topdog::exporter {
 namespace {
@@ -24,9 +24,9 @@ class ValueCollector : public Collector {
   std::string_view Name() const override { return name_; }
   Result<std::vector<MetricFamily>> Collect() override {
     ++runs;
-    std::vector<MetricFamily> out;
-    out.push_back(Single(Gauge("test_" + name_, "A test value."), value_));
-    return out;
+    FamilyWriter out;
+    out.Single("test_" + name_, "A test value.", prometheus::MetricType::Gauge, value_);
+    return std::move(out).Finish();
   }
   std::atomic<int> runs{0};
 
@@ -51,9 +51,9 @@ class HangingCollector : public Collector {
     ++runs;
     entered.count_down();
     release.wait();
-    std::vector<MetricFamily> out;
-    out.push_back(Single(Gauge("test_hanging", "Late value."), 1));
-    return out;
+    FamilyWriter out;
+    out.Single("test_hanging", "Late value.", prometheus::MetricType::Gauge, 1);
+    return std::move(out).Finish();
   }
   std::atomic<int> runs{0};
   std::latch entered{1};
@@ -251,9 +251,9 @@ class ThreadRecordingCollector : public Collector {
     // Simulates a slow read (the behaviour under test), not a wait for another thread.
     if (threads_.size() + 1 == slow_run_) std::this_thread::sleep_for(slow_for_);
     threads_.push_back(std::this_thread::get_id());
-    std::vector<MetricFamily> out;
-    out.push_back(Single(Gauge("test_" + name_, "A test value."), static_cast<double>(threads_.size())));
-    return out;
+    FamilyWriter out;
+    out.Single("test_" + name_, "A test value.", prometheus::MetricType::Gauge, static_cast<double>(threads_.size()));
+    return std::move(out).Finish();
   }
   std::vector<std::thread::id> Threads() {
     std::lock_guard lock(mu_);
@@ -410,11 +410,10 @@ TEST(CollectorSetTest, InvalidUtf8LabelValueFailsOnlyThatCollector) {
    public:
     std::string_view Name() const override { return "badbytes"; }
     Result<std::vector<MetricFamily>> Collect() override {
-      std::vector<MetricFamily> out;
-      auto f = Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
-      AddSample(f, 1, {{"mountpoint", "/mnt/caf\xe9"}});  // Latin-1 byte from a mount table
-      out.push_back(f);
-      return out;
+      FamilyWriter out;
+      size_t f = out.Gauge("node_filesystem_size_bytes", "Filesystem size in bytes.");
+      out.Sample(f, 1, {{"mountpoint", "/mnt/caf\xe9"}});  // Latin-1 byte from a mount table
+      return std::move(out).Finish();
     }
   };
   class Throws : public Collector {
@@ -451,14 +450,13 @@ TEST(CollectorSetTest, OrdersFamiliesByNameAndSamplesByLabelValues) {
    public:
     std::string_view Name() const override { return "unordered"; }
     Result<std::vector<MetricFamily>> Collect() override {
-      std::vector<MetricFamily> out;
-      auto f = Gauge("zz_family", "z");
-      AddSample(f, 2, {{"mode", "b"}, {"cpu", "1"}});
-      AddSample(f, 1, {{"mode", "a"}, {"cpu", "1"}});
-      AddSample(f, 0, {{"mode", "z"}, {"cpu", "0"}});
-      out.push_back(f);
-      out.push_back(Single(Gauge("aa_family", "a"), 5));
-      return out;
+      FamilyWriter out;
+      size_t f = out.Gauge("zz_family", "z");
+      out.Sample(f, 2, {{"mode", "b"}, {"cpu", "1"}});
+      out.Sample(f, 1, {{"mode", "a"}, {"cpu", "1"}});
+      out.Sample(f, 0, {{"mode", "z"}, {"cpu", "0"}});
+      out.Single("aa_family", "a", prometheus::MetricType::Gauge, 5);
+      return std::move(out).Finish();
     }
   };
   std::vector<std::unique_ptr<Collector>> collectors;
