@@ -54,16 +54,47 @@ bool ParseList(const std::string& text, std::vector<T>& out) {
   return !out.empty();
 }
 
+// The whole of `path` ("-": stdin), or the error text naming it.
+bool ReadInput(const std::string& path, std::string& text, std::string* error) {
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    return true;
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    *error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  return true;
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
+bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
+  std::string temporary = path + ".tmp";
+  bool written = false;
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    written = static_cast<bool>(file.flush());
+  }
+  if (!written) {
+    *error = temporary + ": cannot write (" + std::strerror(errno) + ")";
+    std::remove(temporary.c_str());
+    return false;
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    *error = path + ": " + std::strerror(errno);
+    std::remove(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
 int RunForecast(const std::string& input, const std::string& output, size_t horizon, const std::string& seasons,
                 const std::string& quantiles, const std::string& model, bool verbose) {
-  std::string text;
-  if (input == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream file(input, std::ios::binary);
-    if (!file) return Fail(kBadInput, input + ": " + std::strerror(errno));
-    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  }
+  std::string text, error;
+  if (!ReadInput(input, text, &error)) return Fail(kBadInput, error);
   auto csv = topdog::advisor::ParseSamplesCsv(text);
   if (!csv) return Fail(kBadInput, input + ": " + csv.error().message);
 
@@ -96,38 +127,9 @@ int RunForecast(const std::string& input, const std::string& output, size_t hori
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : Fail(1, "writing to stdout failed");
   }
-  // Written next to the target and renamed, so a reader never sees half a file.
-  std::string temporary = output + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << out;
-    if (!file.flush()) return Fail(1, temporary + ": " + std::strerror(errno));
-  }
-  if (std::rename(temporary.c_str(), output.c_str()) != 0) return Fail(1, output + ": " + std::strerror(errno));
-  return 0;
+  return WriteFileAtomically(output, out, &error) ? 0 : Fail(1, error);
 }
 
-// Writes `text` to `path` through a temporary file and a rename.
-bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
-  std::string temporary = path + ".tmp";
-  bool written = false;
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    written = static_cast<bool>(file.flush());
-  }
-  if (!written) {
-    *error = temporary + ": cannot write (" + std::strerror(errno) + ")";
-    std::remove(temporary.c_str());
-    return false;
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    *error = path + ": " + std::strerror(errno);
-    std::remove(temporary.c_str());
-    return false;
-  }
-  return true;
-}
 
 struct BacktestFlags {
   std::string trace, report;
@@ -145,7 +147,10 @@ int RunBacktest(const BacktestFlags& flags) {
   BacktestOptions options;
   auto seconds = [](const std::string& flag, const std::string& text, double& out) {
     auto parsed = topdog::ParseDuration(text);
-    if (!parsed) return Fail(kBadInput, flag + ": " + parsed.error().message), false;
+    if (!parsed) {
+      Fail(kBadInput, flag + ": " + parsed.error().message);
+      return false;
+    }
     out = static_cast<double>(parsed->count()) / 1000.0;
     return true;
   };
@@ -186,12 +191,8 @@ int RunBacktest(const BacktestFlags& flags) {
     return Fail(kBadInput, "need 1 <= --min-replicas <= --max-replicas <= 100000");
   }
 
-  std::string text;
-  {
-    std::ifstream file(flags.trace, std::ios::binary);
-    if (!file) return Fail(kBadInput, flags.trace + ": " + std::strerror(errno));
-    text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  }
+  std::string text, error;
+  if (!ReadInput(flags.trace, text, &error)) return Fail(kBadInput, error);
   auto csv = topdog::advisor::ParseTraceCsv(text);
   if (!csv) return Fail(kBadInput, flags.trace + ": " + csv.error().message);
   auto trace = topdog::advisor::MakeTrace(csv->samples, csv->unscored, flags.rates);
@@ -219,7 +220,6 @@ int RunBacktest(const BacktestFlags& flags) {
   std::error_code ec;
   std::filesystem::create_directories(flags.report, ec);
   if (ec) return Fail(1, flags.report + ": " + ec.message());
-  std::string error;
   const std::string dir = flags.report + "/";
   if (!WriteFileAtomically(dir + "report.json", topdog::advisor::ReportJson(*result, info), &error) ||
       !WriteFileAtomically(dir + "report.md", topdog::advisor::ReportMarkdown(*result, info), &error)) {

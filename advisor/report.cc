@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -39,25 +40,16 @@ const ArmResult* FindArm(const BacktestResult& result, const std::string& name, 
 
 int PlottedAdvisorArm(const BacktestResult& result) {
   const ArmResult* hpa = FindArm(result, "hpa", 0.7);
+  const double cost = hpa != nullptr ? hpa->replica_minutes : std::numeric_limits<double>::infinity();
+  // Rank: first the arms that cost at least the HPA's, cheapest first; then the others, dearest first.
+  auto rank = [&](const ArmResult& arm) {
+    return arm.replica_minutes >= cost ? std::make_pair(0, arm.replica_minutes)
+                                       : std::make_pair(1, -arm.replica_minutes);
+  };
   int best = -1;
   for (size_t i = 0; i < result.arms.size(); ++i) {
-    const ArmResult& arm = result.arms[i];
-    if (arm.arm != "advisor") continue;
-    if (best < 0) {
-      best = static_cast<int>(i);
-      continue;
-    }
-    const ArmResult& current = result.arms[static_cast<size_t>(best)];
-    if (hpa == nullptr) {
-      if (arm.replica_minutes > current.replica_minutes) best = static_cast<int>(i);
-      continue;
-    }
-    const bool arm_reaches = arm.replica_minutes >= hpa->replica_minutes;
-    const bool current_reaches = current.replica_minutes >= hpa->replica_minutes;
-    if ((arm_reaches && (!current_reaches || arm.replica_minutes < current.replica_minutes)) ||
-        (!arm_reaches && !current_reaches && arm.replica_minutes > current.replica_minutes)) {
-      best = static_cast<int>(i);
-    }
+    if (result.arms[i].arm != "advisor") continue;
+    if (best < 0 || rank(result.arms[i]) < rank(result.arms[static_cast<size_t>(best)])) best = static_cast<int>(i);
   }
   return best;
 }

@@ -12,16 +12,6 @@ namespace {
 constexpr double kSimStepSeconds = 15;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// Linear-interpolated quantile (numpy's default) of the values.
-double Quantile(std::vector<double> values, double q) {
-  if (values.empty()) return kNaN;
-  std::sort(values.begin(), values.end());
-  double pos = q * static_cast<double>(values.size() - 1);
-  size_t lo = static_cast<size_t>(std::floor(pos));
-  size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
-}
-
 int ClampPods(double pods, int lo, int hi) {
   if (!std::isfinite(pods)) return lo;
   // A relative allowance for rounding (30.000000000000004 pods are 30), which leaves a tiny demand 1 pod.
@@ -135,10 +125,11 @@ std::optional<std::vector<double>> PeakForecaster::Forecast() {
     if (std::min(distance, 24 - distance) <= 1) nearby.push_back(r.value);
     all.push_back(r.value);
   }
-  const std::vector<double>& sample = nearby.size() >= 30 ? nearby : all;
+  std::vector<double>& sample = nearby.size() >= 30 ? nearby : all;
+  std::sort(sample.begin(), sample.end());  // once for every level
   std::vector<double> out;
   out.reserve(quantiles_.size());
-  for (double q : quantiles_) out.push_back(estimate * Quantile(sample, q));
+  for (double q : quantiles_) out.push_back(estimate * SortedQuantile(sample, q));
   return out;
 }
 
@@ -260,7 +251,8 @@ Result<BacktestResult> RunBacktest(const Trace& trace, BacktestOptions options,
     if (trace.scored[r]) scored_demand.push_back(trace.demand[r]);
   }
   if (scored_demand.empty()) return MakeError(ErrorKind::kBadData, "the trace has no scored rows");
-  const double p99 = Quantile(scored_demand, 0.99);
+  std::sort(scored_demand.begin(), scored_demand.end());
+  const double p99 = SortedQuantile(scored_demand, 0.99);
   if (options.pod_capacity <= 0) options.pod_capacity = p99 / 30;
   if (!(options.pod_capacity > 0)) return MakeError(ErrorKind::kBadData, "the trace's p99 demand is 0");
   if (options.min_replicas < 1 || options.max_replicas < options.min_replicas) {

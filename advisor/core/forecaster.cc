@@ -43,15 +43,6 @@ Series MaskOutages(Series series, size_t min_run) {
   return series;
 }
 
-// Empirical quantile with linear interpolation (type 7). REQUIRES: non-empty, sorted.
-double SortedQuantile(const std::vector<double>& values, double q) {
-  double position = q * static_cast<double>(values.size() - 1);
-  size_t lower = static_cast<size_t>(std::floor(position));
-  size_t upper = std::min(lower + 1, values.size() - 1);
-  double w = position - static_cast<double>(lower);
-  return values[lower] * (1 - w) + values[upper] * w;
-}
-
 double Pinball(double actual, double predicted, double q) {
   double diff = actual - predicted;
   return diff >= 0 ? q * diff : (q - 1) * diff;

@@ -73,6 +73,14 @@ std::vector<Sample> CounterToRate(std::span<const Sample> samples) {
   return rates;
 }
 
+double SortedQuantile(std::span<const double> sorted, double q) {
+  double position = q * static_cast<double>(sorted.size() - 1);
+  size_t lower = static_cast<size_t>(std::floor(position));
+  size_t upper = std::min(lower + 1, sorted.size() - 1);
+  double w = position - static_cast<double>(lower);
+  return sorted[lower] * (1 - w) + sorted[upper] * w;
+}
+
 std::vector<double> FillGaps(const Series& series, size_t season_steps) {
   const std::vector<double>& in = series.values;
   std::vector<double> out = in;

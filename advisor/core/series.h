@@ -48,4 +48,7 @@ std::vector<Sample> CounterToRate(std::span<const Sample> samples);
 // with no observed value at all is returned as is.
 std::vector<double> FillGaps(const Series& series, size_t season_steps);
 
+// Empirical quantile with linear interpolation (type 7, numpy's default). REQUIRES: non-empty, sorted.
+double SortedQuantile(std::span<const double> sorted, double q);
+
 }  // namespace topdog::advisor

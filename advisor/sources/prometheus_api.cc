@@ -1,37 +1,12 @@
 #include "advisor/sources/prometheus_api.h"
 
-#include <charconv>
 #include <cmath>
-#include <limits>
 
 #include <nlohmann/json.hpp>
 
+#include "common/exposition/text_parser.h"
+
 namespace topdog::advisor {
-namespace {
-
-// Prometheus formats sample values with Go's strconv.FormatFloat: decimal, exponent, NaN, +Inf, -Inf.
-bool ParseValue(const std::string& text, double& out) {
-  if (text == "NaN") {
-    out = std::numeric_limits<double>::quiet_NaN();
-    return true;
-  }
-  if (text == "+Inf" || text == "-Inf") {
-    out = text[0] == '-' ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
-    return true;
-  }
-  std::string_view body = text;
-  bool negative = false;
-  if (!body.empty() && (body.front() == '-' || body.front() == '+')) {
-    negative = body.front() == '-';
-    body.remove_prefix(1);
-  }
-  auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), out);
-  if (body.empty() || ec != std::errc() || end != body.data() + body.size()) return false;
-  if (negative) out = -out;
-  return true;
-}
-
-}  // namespace
 
 Result<RangeAnswer> ParseQueryRange(std::string_view body) {
   auto bad = [](const std::string& why) { return MakeError(ErrorKind::kBadData, "query_range answer: " + why); };
@@ -70,8 +45,9 @@ Result<RangeAnswer> ParseQueryRange(std::string_view body) {
       if (!pair.is_array() || pair.size() != 2 || !pair[0].is_number() || !pair[1].is_string()) {
         return bad(where + ": a sample is not [time, \"value\"]");
       }
-      Sample sample{pair[0].get<double>(), 0};
-      if (!ParseValue(pair[1].get<std::string>(), sample.value)) {
+      auto value = exposition::ParseGoFloat(pair[1].get<std::string>());
+      Sample sample{pair[0].get<double>(), value.value_or(0)};
+      if (!value) {
         return bad(where + ": value \"" + pair[1].get<std::string>() + "\" is not a number");
       }
       if (!series.samples.empty() && !(sample.time_seconds > series.samples.back().time_seconds)) {

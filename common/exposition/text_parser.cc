@@ -38,8 +38,8 @@ struct Cursor {
   }
 };
 
-// Go's strconv.ParseFloat as expfmt uses it: decimal or exponent notation, an optional sign, and Inf,
-// +Inf, -Inf, Infinity and NaN in any case.
+}  // namespace
+
 std::optional<double> ParseGoFloat(std::string_view text) {
   if (text.empty()) return std::nullopt;
   bool negative = false;
@@ -68,6 +68,8 @@ std::optional<double> ParseGoFloat(std::string_view text) {
   if (ec != std::errc() || end != body.data() + body.size()) return std::nullopt;
   return negative ? -value : value;
 }
+
+namespace {
 
 std::optional<int64_t> ParseTimestamp(std::string_view text) {
   if (!text.empty() && text.front() == '+') text.remove_prefix(1);

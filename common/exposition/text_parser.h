@@ -41,6 +41,10 @@ struct ParseLimits {
   size_t max_labels = 64;  // per sample
 };
 
+// A sample value as Go's strconv.ParseFloat reads it (and Prometheus writes it): decimal or exponent notation,
+// an optional sign, Inf/+Inf/-Inf/Infinity and NaN in any case; nullopt otherwise or when out of range.
+std::optional<double> ParseGoFloat(std::string_view text);
+
 // Errors (kBadData) name the 1-based line and what is wrong: an invalid metric or label name, an unterminated
 // or badly escaped label value, a duplicate label name, a missing or unparsable value or timestamp, a TYPE
 // other than the five above, a second TYPE for one name, a line or page over the limits.
