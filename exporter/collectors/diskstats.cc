@@ -191,8 +191,9 @@ class DiskstatsCollector final : public Collector {
   }
 
   // node_exporter 1.12 prints queue/rotational in base 2 and uses 0 when the queue stats are unreadable.
-  std::string ReadRotational(const std::string& device) const {
-    auto text = reader_.Read(paths_.Sys("block/" + device + "/queue/rotational"));
+  std::string ReadRotational(const std::string& device) {
+    rotational_path_.assign(block_prefix_).append(device).append("/queue/rotational");
+    auto text = reader_.ReadInto(rotational_path_, rotational_buffer_);
     if (!text) return "0";
     std::string_view value = *text;
     auto is_space = [](char c) { return c == '\n' || parse::IsFieldSpace(c); };
@@ -209,8 +210,10 @@ class DiskstatsCollector final : public Collector {
   const Paths paths_;
   const NodeExporterCompat compat_;
   const std::string diskstats_path_;
-  const std::string udev_prefix_ = paths_.Udev("b");  // + "<major>:<minor>"
+  const std::string udev_prefix_ = paths_.Udev("b");        // + "<major>:<minor>"
+  const std::string block_prefix_ = paths_.Sys("block") + "/";  // + "<device>/queue/rotational"
   std::string diskstats_buffer_, udev_buffer_, udev_path_;  // storage reused by every scrape
+  std::string rotational_buffer_, rotational_path_;
   DeviceFilter filter_;
 };
 

@@ -93,25 +93,8 @@ class FilesystemCollector final : public Collector {
   Result<std::vector<MetricFamily>> Collect() override {
     auto read = ReadMounts();
     if (!read) return tl::unexpected(read.error());
-    const std::vector<MountEntry>* mounts = *read;
-
-    // statfs each selected mount point once, even when it is listed several times (over-mounts).
-    std::vector<const MountEntry*> selected;
-    selected.reserve(mounts->size());
-    std::vector<StatfsPool::Request> requests;
-    std::unordered_map<std::string_view, size_t> request_index;
-    for (const MountEntry& mount : *mounts) {
-      if (mount_points_.Ignored(mount.mount_point) || fs_types_.Ignored(mount.fs_type)) continue;
-      selected.push_back(&mount);
-    }
-    requests.reserve(selected.size());
-    for (const MountEntry* mount : selected) {
-      if (request_index.emplace(mount->mount_point, requests.size()).second) {
-        requests.push_back({mount->mount_point, paths_.Root(mount->mount_point),
-                            may_block_[static_cast<size_t>(mount - mounts->data())]});
-      }
-    }
-    std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests);
+    const std::vector<MountEntry>& mounts = **read;
+    std::vector<Result<StatfsInfo>> results = pool_.StatAll(requests_);
 
     const bool v1_12 = compat_ == NodeExporterCompat::kV1_12;
     FamilyWriter out = NewWriter();
@@ -130,8 +113,9 @@ class FilesystemCollector final : public Collector {
     // what still collides is dropped by client_golang's registry, first one winning, as here.
     std::unordered_set<std::string> seen;
     std::unordered_set<std::string> seen_mount_info;
-    for (const MountEntry* mount : selected) {
-      const Result<StatfsInfo>& result = results[request_index.at(mount->mount_point)];
+    for (const Selected& chosen : selected_) {
+      const MountEntry* mount = &mounts[chosen.mount];
+      const Result<StatfsInfo>& result = results[chosen.request];
       const bool timed_out = !result && result.error().kind == ErrorKind::kDeadlineExceeded;
       const std::string error_text = v1_12 && !result ? ErrnoText(result.error()) : std::string();
       const FamilyWriter::Label label_array[] = {{"device", mount->device},
@@ -192,13 +176,20 @@ class FilesystemCollector final : public Collector {
     mounts_path_ = std::move(path);
     // Which mounts may block depends on the table alone: decided here, not on every scrape (quadratic in
     // the number of mounts, which runs into the hundreds on a busy Kubernetes node).
-    may_block_.clear();
+    // So is what to statfs: each selected mount point once, even when it is listed several times
+    // (over-mounts), with the first listing's verdict on blocking.
+    selected_.clear();
+    requests_.clear();
     any_selected_may_block_ = false;
-    for (const MountEntry& mount : mounts_) {
-      may_block_.push_back(!inline_local_statfs_ || StatfsMayBlock(mount, mounts_));
-      if (may_block_.back() && !mount_points_.Ignored(mount.mount_point) && !fs_types_.Ignored(mount.fs_type)) {
-        any_selected_may_block_ = true;
-      }
+    std::unordered_map<std::string_view, size_t> request_index;
+    for (size_t i = 0; i < mounts_.size(); ++i) {
+      const MountEntry& mount = mounts_[i];
+      if (mount_points_.Ignored(mount.mount_point) || fs_types_.Ignored(mount.fs_type)) continue;
+      const bool may_block = !inline_local_statfs_ || StatfsMayBlock(mount, mounts_);
+      any_selected_may_block_ = any_selected_may_block_ || may_block;
+      auto [it, added] = request_index.emplace(mount.mount_point, requests_.size());
+      if (added) requests_.push_back({mount.mount_point, paths_.Root(mount.mount_point), may_block});
+      selected_.push_back({i, it->second});
     }
     return &mounts_;
   }
@@ -219,8 +210,13 @@ class FilesystemCollector final : public Collector {
   DeviceFilter fs_types_;
   const bool inline_local_statfs_;
   std::vector<MountEntry> mounts_;  // the last parsed table, valid while mounts_path_ is set
-  std::vector<bool> may_block_;     // per entry of mounts_: statfs goes through the pool
-  bool any_selected_may_block_ = false;  // some mount that passes the filters has may_block_
+  struct Selected {
+    size_t mount;    // index in mounts_
+    size_t request;  // index in requests_
+  };
+  std::vector<Selected> selected_;                // the mounts that pass the filters, in table order
+  std::vector<StatfsPool::Request> requests_;     // what StatAll runs each scrape
+  bool any_selected_may_block_ = false;           // some request goes through the pool
   bool table_changed_ = false;           // MayBlock saw the kernel report a change of the table
   std::string mounts_path_;
   StatfsPool pool_;
