@@ -1,4 +1,4 @@
-// topdog-advisor: the `forecast` and `backtest` commands (the daemon comes with its own issue).
+// topdog-advisor: the `forecast` and `backtest` commands, and the daemon (`run`, advisor/daemon.h).
 //   topdog-advisor forecast --input IN.csv --horizon N [--season-hint 24,168] [--quantiles 0.5,0.9,0.95]
 //                           [--model auto] --output OUT.csv
 //   topdog-advisor backtest --trace TRACE.csv --report DIR [--pod-capacity RPS] [--startup 45s]
@@ -23,6 +23,7 @@
 #include "advisor/core/csv.h"
 #include "advisor/core/forecaster.h"
 #include "advisor/core/series.h"
+#include "advisor/daemon.h"
 #include "advisor/plots.h"
 #include "advisor/report.h"
 #include "common/duration.h"
@@ -266,6 +267,16 @@ int main(int argc, char** argv) {
                        "Our advisor sizes minReplicas for its forecast peak at this utilisation (the "
                        "seasonal-naive baseline keeps 0.9)")->capture_default_str();
   backtest->add_flag("--rates", bt.rates, "Trace values are req/s rather than requests per row");
+  topdog::advisor::DaemonFlags daemon;
+  CLI::App* run = app.add_subcommand("run", "Run the advisor daemon (config file: see README)");
+  run->add_option("--config", daemon.config_file, "YAML config file")->required();
+  run->add_option("--web.listen-address", daemon.listen_addresses, "Addresses for /metrics, /healthz, /readyz")
+      ->capture_default_str();
+  run->add_option("--web.config.file", daemon.web_config_file, "TLS and basic auth (node_exporter's format)");
+  run->add_option("--log.level", daemon.log_level, "debug, info, warn or error")->capture_default_str();
+  run->add_option("--log.format", daemon.log_format, "logfmt or json")->capture_default_str();
+  run->add_option("--identity", daemon.identity, "Leader-election identity (default: $POD_NAME, else host_pid)");
+  run->add_flag("--once", daemon.once, "One reconcile pass, its summary as JSON on stdout, then exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -275,6 +286,7 @@ int main(int argc, char** argv) {
     return kBadInput;
   }
   if (backtest->parsed()) return RunBacktest(bt);
+  if (run->parsed()) return topdog::advisor::RunDaemon(daemon);
   if (horizon == 0) return Fail(kBadInput, "--horizon must be at least 1");
   return RunForecast(input, output, horizon, seasons, quantiles, model, verbose);
 }

@@ -8,7 +8,7 @@ namespace topdog {
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   auto bad = [&] {
     return MakeError(ErrorKind::kBadData,
-                     "invalid duration \"" + std::string(text) + "\" (want e.g. 500ms, 5s, 1m30s)");
+                     "invalid duration \"" + std::string(text) + "\" (want e.g. 500ms, 5s, 1m30s, 14d)");
   };
   if (text.empty()) return bad();
   if (text == "0") return std::chrono::milliseconds(0);
@@ -34,6 +34,12 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
       rest.remove_prefix(1);
     } else if (rest.substr(0, 1) == "h") {
       unit_ms = 3600000;
+      rest.remove_prefix(1);
+    } else if (rest.substr(0, 1) == "d") {  // Prometheus's units beyond Go's: d = 24h, w = 7d
+      unit_ms = 86400000;
+      rest.remove_prefix(1);
+    } else if (rest.substr(0, 1) == "w") {
+      unit_ms = 7 * 86400000.0;
       rest.remove_prefix(1);
     } else {
       return bad();

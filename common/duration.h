@@ -1,4 +1,4 @@
-// Parses Go/Prometheus-style durations ("500ms", "5s", "1m30s", "2h") for command-line flags. Pure.
+// Parses Go/Prometheus-style durations ("500ms", "5s", "1m30s", "2h", "14d", "1w") for flags and config files. Pure.
 #pragma once
 
 #include <chrono>

@@ -9,6 +9,8 @@ std::string_view ErrorKindName(ErrorKind kind) {
     case ErrorKind::kNotFound: return "not_found";
     case ErrorKind::kRejected: return "rejected";
     case ErrorKind::kDeadlineExceeded: return "deadline_exceeded";
+    case ErrorKind::kConflict: return "conflict";
+    case ErrorKind::kRateLimited: return "rate_limited";
   }
   return "unknown";
 }

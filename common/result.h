@@ -14,8 +14,10 @@ enum class ErrorKind {
   kUnavailable,  // the source is down, slow or unreachable; retrying may help
   kBadData,      // the source answered with something we cannot parse
   kNotFound,     // the thing does not exist (absent file, absent subsystem)
-  kRejected,     // the peer refused (permission denied, 4xx)
+  kRejected,     // the peer refused (permission denied, 4xx): retrying the same request will not help
   kDeadlineExceeded,
+  kConflict,     // optimistic concurrency lost (HTTP 409): re-read, decide again
+  kRateLimited,  // the peer asks us to slow down (HTTP 429 or an exhausted rate-limit budget)
 };
 
 std::string_view ErrorKindName(ErrorKind kind);

@@ -90,7 +90,7 @@ void PeakForecaster::Observe(double value) {
   });
 }
 
-std::optional<std::vector<double>> PeakForecaster::Forecast() {
+std::optional<std::vector<double>> PeakForecaster::Forecast(bool calibrate) {
   const size_t t = history_.size();
   const size_t hour_rows = std::max<size_t>(day_ / 24, 1);
   if (t < hour_rows) return std::nullopt;
@@ -117,6 +117,7 @@ std::optional<std::vector<double>> PeakForecaster::Forecast() {
   }
   if (std::isnan(estimate)) return std::nullopt;
   pending_.push_back({t, estimate});
+  if (!calibrate) return std::nullopt;
   if (t < day_ || ratios_.size() < std::min<size_t>(max_ratios_, 100)) return std::nullopt;
   const size_t hour = (t % day_) * 24 / day_;
   std::vector<double> nearby, all;

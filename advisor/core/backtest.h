@@ -42,8 +42,10 @@ class PeakForecaster {
   // The next row (NaN: unknown).
   void Observe(double value);
   // Quantiles of the peak over the next horizon (in the order given), or nullopt until there is a day of
-  // history and 100 decisions whose outcome is known.
-  std::optional<std::vector<double>> Forecast();
+  // history and 100 decisions whose outcome is known. With `calibrate` false the decision is only recorded
+  // (its outcome still calibrates later ones) and nothing is returned: a replay of history needs the quantiles
+  // at its last decision only.
+  std::optional<std::vector<double>> Forecast(bool calibrate = true);
 
  private:
   double WindowMax(size_t begin, size_t end) const;  // NaN-skipping; NaN when nothing is known

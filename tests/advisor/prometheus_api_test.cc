@@ -1,4 +1,4 @@
-#include "advisor/sources/prometheus_api.h"
+#include "advisor/io/prometheus_api.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "advisor/sources/prometheus_api.h"
+#include "advisor/io/prometheus_api.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

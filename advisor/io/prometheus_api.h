@@ -1,6 +1,6 @@
 // The Prometheus HTTP API as the advisor reads it (issue 5): the pure part, without the HTTP client: splitting
-// a range into queries under the points-per-query limit, and parsing `query_range` answers strictly, so that a
-// failed, partial or malformed answer is an error and never a shorter history. Thread-safe.
+// a range into queries under the points-per-query limit, and parsing `query_range` and `query` answers strictly,
+// so that a failed, partial or malformed answer is an error and never a shorter history. Thread-safe.
 #pragma once
 
 #include <map>
@@ -28,6 +28,20 @@ struct RangeAnswer {
 // message carries errorType and error), a resultType other than "matrix", a sample that is not
 // [time, "value"], a value that is not a Go float, times not ascending within a series.
 Result<RangeAnswer> ParseQueryRange(std::string_view body);
+
+// One element of an instant vector: its labels and the sample at the evaluation time.
+using LabeledSample = std::pair<std::map<std::string, std::string>, Sample>;
+
+struct InstantAnswer {
+  std::vector<LabeledSample> samples;  // a scalar answer is one sample with no labels
+  std::vector<std::string> warnings;   // as in RangeAnswer
+};
+
+// Parses the body of GET /api/v1/query. Errors (kBadData, prefixed "query answer: ") for: not JSON, "status"
+// not "success", a resultType other than "vector" or "scalar" ("matrix" comes from a range selector such as
+// `up[5m]`, "string" from a string literal), an element without its labels or [time, "value"] pair, a value
+// that is not a Go float, two elements with the same labels (Prometheus never sends that).
+Result<InstantAnswer> ParseQuery(std::string_view body);
 
 // [start, end] at `step` split into consecutive ranges of at most `max_points` points each (Prometheus refuses
 // more than 11,000 points per series and query); the ranges share no point. REQUIRES: step > 0, max_points >= 1.

@@ -1,0 +1,407 @@
+#include "advisor/daemon.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "advisor/io/config.h"
+#include "advisor/io/do_client.h"
+#include "advisor/io/embedded_source.h"
+#include "advisor/io/kube_client.h"
+#include "advisor/io/kube_config.h"
+#include "advisor/io/leader_elector.h"
+#include "advisor/io/prometheus_source.h"
+#include "advisor/io/scraper.h"
+#include "advisor/reconciler.h"
+#include "common/exposition/text_writer.h"
+#include "common/http/server.h"
+#include "common/logging.h"
+
+namespace topdog::advisor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int Fail(const std::string& message) {
+  spdlog::error("start-up failed err={}", LogQuote(message));
+  spdlog::default_logger()->flush();
+  return 1;
+}
+
+// Stop requests from the signal thread, and the loops' waits between ticks (a wait, not a sleep: a stop
+// request ends it at once).
+class StopFlag {
+ public:
+  void Stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Waits up to `seconds`; true when stopped.
+  bool WaitFor(double seconds) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopped_; });
+  }
+  bool Stopped() {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+};
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+Result<std::unique_ptr<CurlHttpClient>> MakeClient(const TlsOptions& tls, double timeout_seconds) {
+  HttpClientOptions options;
+  options.tls = tls;
+  options.timeout = Millis(timeout_seconds);
+  options.connect_timeout = std::min(options.timeout, std::chrono::milliseconds(5000));
+  return CurlHttpClient::Create(options);
+}
+
+// The embedded keys the config's workloads need (listed workloads only: the scraper must know its series
+// before any HPA is seen).
+std::vector<EmbeddedSeries> EmbeddedSeriesOf(const AdvisorConfig& config) {
+  std::vector<EmbeddedSeries> out;
+  std::set<std::string> seen;
+  for (const WorkloadConfig& w : config.workloads) {
+    for (const SeriesConfig* series : {&w.demand, &w.busy_pods}) {
+      if (series->metric.empty()) continue;
+      SeriesConfig expanded = ExpandSeries(*series, w.ns, w.name, w.name);
+      std::string key = EmbeddedKey(expanded);
+      if (!seen.insert(key).second) continue;
+      out.push_back({key, expanded.metric, expanded.match, expanded.counter});
+    }
+  }
+  return out;
+}
+
+std::string Identity(const DaemonFlags& flags) {
+  if (!flags.identity.empty()) return flags.identity;
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') return pod;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "_" + std::to_string(getpid());
+}
+
+nlohmann::json PassJson(const PassReport& report, double cpu_seconds, double wall_seconds) {
+  nlohmann::json workloads = nlohmann::json::array();
+  for (const WorkloadOutcome& w : report.workloads) {
+    nlohmann::json forecasts = nlohmann::json::array();
+    for (const HorizonForecast& f : w.decision.forecasts) {
+      forecasts.push_back({{"horizon_seconds", f.horizon_seconds}, {"quantiles", f.quantiles},
+                           {"calibrated", f.calibrated}});
+    }
+    workloads.push_back({{"namespace", w.ref.ns},
+                         {"name", w.ref.name},
+                         {"outcome", w.decision.outcome == DecisionOutcome::kChange
+                                         ? "change"
+                                         : (w.decision.outcome == DecisionOutcome::kHold ? "hold" : "skip")},
+                         {"reason", w.decision.reason},
+                         {"detail", w.decision.detail},
+                         {"min_replicas", w.decision.recommendation.hpa.min_replicas},
+                         {"max_replicas", w.decision.recommendation.hpa.max_replicas},
+                         {"forecasts", forecasts},
+                         {"written", w.written},
+                         {"error", w.error}});
+  }
+  return {{"ran", report.ran},        {"skipped_why", report.skipped_why}, {"patches", report.patches},
+          {"pool_updates", report.pool_updates}, {"errors", report.errors},  {"cpu_seconds", cpu_seconds},
+          {"wall_seconds", wall_seconds},          {"workloads", workloads}};
+}
+
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonFlags& flags) {
+  if (auto logging = SetUpLogging(flags.log_level, flags.log_format); !logging) {
+    std::fprintf(stderr, "topdog-advisor: %s\n", logging.error().message.c_str());
+    return 1;
+  }
+  auto loaded = LoadConfig(flags.config_file);
+  if (!loaded) return Fail(loaded.error().message);
+  const AdvisorConfig config = std::move(*loaded);
+
+  // Signals are taken by a dedicated thread (sigwait), so every other thread starts with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  DaemonMetrics metrics;
+  StopFlag stop;
+
+  // History source.
+  std::unique_ptr<CurlHttpClient> source_http;
+  std::unique_ptr<HistorySource> source;
+  std::unique_ptr<SharedHistory> history;
+  std::unique_ptr<Scraper> scraper;
+  if (config.prometheus) {
+    auto http = MakeClient(config.prometheus->tls, config.prometheus->timeout_seconds);
+    if (!http) return Fail("prometheus: " + http.error().message);
+    source_http = std::move(*http);
+    PrometheusOptions options;
+    options.url = config.prometheus->url;
+    options.bearer_token_file = config.prometheus->bearer_token_file;
+    options.basic_user = config.prometheus->basic_user;
+    options.basic_password_file = config.prometheus->basic_password_file;
+    options.retry.attempts = config.prometheus->attempts;
+    source = std::make_unique<PrometheusSource>(*source_http, options, [&stop](std::chrono::milliseconds wait) {
+      stop.WaitFor(std::chrono::duration<double>(wait).count());
+    });
+  } else {
+    HistoryGeometry geometry;
+    geometry.step_seconds = config.step_seconds;
+    geometry.points_per_series = static_cast<size_t>(std::ceil(config.history_seconds / config.step_seconds));
+    geometry.max_series = config.embedded.max_series;
+    history = std::make_unique<SharedHistory>(geometry);
+    std::vector<EmbeddedSeries> series = EmbeddedSeriesOf(config);
+    if (!config.embedded.snapshot_file.empty()) {
+      std::vector<std::string> keys;
+      for (const EmbeddedSeries& s : series) keys.push_back(s.key);
+      RestoreOutcome restored = RestoreHistory(*history, config.embedded.snapshot_file, keys);
+      for (const std::string& warning : restored.warnings) spdlog::warn("history snapshot msg={}", LogQuote(warning));
+      spdlog::info("history restored file={} series={}", config.embedded.snapshot_file, restored.series_restored);
+    }
+    auto http = MakeClient(config.embedded.tls, config.embedded.timeout_seconds);
+    if (!http) return Fail("embedded: " + http.error().message);
+    source_http = std::move(*http);
+    std::vector<ScrapeTarget> targets;
+    for (const ScrapeTargetConfig& t : config.embedded.targets) {
+      targets.push_back({t.name, t.url, t.bearer_token_file, t.basic_user, t.basic_password_file});
+    }
+    if (!targets.empty()) {
+      auto created = Scraper::Create(*source_http, std::move(targets), series, *history);
+      if (!created) return Fail("embedded: " + created.error().message);
+      scraper = std::move(*created);
+    }
+    source = std::make_unique<EmbeddedSource>(*history);
+  }
+
+  // Kubernetes.
+  std::unique_ptr<CurlHttpClient> kube_http;
+  std::unique_ptr<KubeClient> kube;
+  std::unique_ptr<KubeHpaApi> hpa_api;
+  std::unique_ptr<LeaderElector> elector;
+  if (config.kubernetes.mode != KubeMode::kNone) {
+    Result<KubeAccess> access =
+        config.kubernetes.mode == KubeMode::kInCluster
+            ? InClusterAccess(std::getenv("KUBERNETES_SERVICE_HOST") ? std::getenv("KUBERNETES_SERVICE_HOST") : "",
+                              std::getenv("KUBERNETES_SERVICE_PORT") ? std::getenv("KUBERNETES_SERVICE_PORT") : "")
+            : LoadKubeconfigFile(config.kubernetes.kubeconfig, config.kubernetes.context);
+    if (!access) return Fail("kubernetes: " + access.error().message);
+    // The API timeout stays under the leader's renew deadline, so a hung call cannot outlive leadership.
+    double timeout = config.kubernetes.timeout_seconds;
+    if (config.leader_election.enabled) {
+      timeout = std::min(timeout, config.leader_election.renew_deadline_seconds / 2);
+    }
+    auto http = MakeClient(access->tls, timeout);
+    if (!http) return Fail("kubernetes: " + http.error().message);
+    kube_http = std::move(*http);
+    kube = std::make_unique<KubeClient>(*kube_http, *access);
+    hpa_api = std::make_unique<KubeHpaApi>(*kube);
+    if (config.leader_election.enabled) {
+      elector = std::make_unique<LeaderElector>(*kube, config.leader_election.ns, config.leader_election.name,
+                                                Identity(flags), config.leader_election.lease_duration_seconds,
+                                                config.leader_election.renew_deadline_seconds);
+    }
+  }
+
+  // DigitalOcean.
+  std::unique_ptr<SecretFile> do_token;
+  std::unique_ptr<CurlHttpClient> do_http;
+  std::unique_ptr<DoClient> do_client;
+  std::unique_ptr<DoNodePoolApi> pool_api;
+  if (!config.digitalocean.token_file.empty()) {
+    do_token = std::make_unique<SecretFile>(config.digitalocean.token_file);
+    if (auto token = do_token->Read(); !token) return Fail("digitalocean: " + token.error().message);
+    auto http = MakeClient({}, config.digitalocean.timeout_seconds);
+    if (!http) return Fail("digitalocean: " + http.error().message);
+    do_http = std::move(*http);
+    do_client = std::make_unique<DoClient>(*do_http, *do_token, config.digitalocean.api_url);
+    pool_api = std::make_unique<DoNodePoolApi>(*do_client);
+  }
+
+  LeaderElector* elector_ptr = elector.get();
+  auto is_leader = [elector_ptr] { return elector_ptr == nullptr || elector_ptr->IsLeaderAt(Clock::now()); };
+  Reconciler reconciler(config, *source, hpa_api.get(), pool_api.get(), metrics, is_leader);
+  metrics.Set("topdog_advisor_dry_run", "1 when writes are sent with dryRun=All (and node pools not written).", {},
+              config.dry_run ? 1 : 0);
+
+  if (flags.once) {
+    if (elector_ptr != nullptr) elector_ptr->Tick(WallSeconds(), Clock::now());
+    const double cpu_before = CpuSeconds();
+    const auto wall_before = Clock::now();
+    PassReport report = reconciler.RunOnce(WallSeconds());
+    const double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
+    std::printf("%s\n", PassJson(report, CpuSeconds() - cpu_before, wall).dump().c_str());
+    std::fflush(stdout);
+    return report.ran ? 0 : 1;
+  }
+
+  std::atomic<bool> ready{false};
+  http::ServerOptions server_options;
+  server_options.listen_addresses = flags.listen_addresses;
+  server_options.web_config_file = flags.web_config_file;
+  server_options.metrics_prefix = "topdog_advisor";
+  server_options.handler_threads = 2;
+  server_options.ready = [&ready] { return ready.load(); };
+  static std::atomic<http::Server*> server_ptr{nullptr};
+  SharedHistory* history_ptr = history.get();
+  std::map<std::string, http::Handler> routes{
+      {"/metrics", [&metrics, history_ptr](const http::Request& request) {
+         exposition::FamilyWriter out;
+         metrics.Append(out);
+         if (history_ptr != nullptr) {
+           auto [series, bytes] = history_ptr->With([](HistoryStore& store) {
+             return std::pair<double, double>(static_cast<double>(store.SeriesCount()),
+                                              static_cast<double>(store.ValueBytes()));
+           });
+           out.Single("topdog_advisor_history_series", "Series in the embedded history.",
+                      prometheus::MetricType::Gauge, series);
+           out.Single("topdog_advisor_history_bytes", "Memory of the embedded history's values (bytes).",
+                      prometheus::MetricType::Gauge, bytes);
+         }
+         if (http::Server* s = server_ptr.load(); s != nullptr) s->AppendMetrics(out);
+         const exposition::Format format = exposition::NegotiateFormat(request.Header("accept"));
+         http::Response response;
+         response.content_type = std::string(exposition::ContentType(format));
+         exposition::AppendFamilies(response.body, std::move(out).Finish(), format);
+         if (format == exposition::Format::kOpenMetrics100) exposition::FinishOpenMetrics(response.body);
+         return response;
+       }}};
+  auto server = http::Server::Start(server_options, std::move(routes));
+  if (!server) return Fail(server.error().message);
+  server_ptr.store(server->get());
+  spdlog::info("starting topdog-advisor source={} kubernetes={} dry_run={} workloads={} listen={}", source->Name(),
+               config.kubernetes.mode == KubeMode::kNone ? "none" : "yes", config.dry_run, config.workloads.size(),
+               (*server)->ListeningPorts().empty() ? 0 : (*server)->ListeningPorts()[0]);
+
+  std::vector<std::thread> threads;
+  if (scraper) {
+    threads.emplace_back([&] {
+      double last_snapshot = WallSeconds();
+      while (!stop.Stopped()) {
+        const auto started = Clock::now();
+        ScrapeReport report = scraper->ScrapeOnce(WallSeconds());
+        GaugeBatch gauges;
+        for (const TargetScrape& t : report.targets) {
+          gauges.Set("topdog_advisor_scrape_up", "1 when the last embedded scrape of the target succeeded.",
+                     {{"target", t.name}}, t.up ? 1 : 0);
+          gauges.Set("topdog_advisor_scrape_duration_seconds", "Duration of the last embedded scrape.",
+                     {{"target", t.name}}, t.duration_seconds);
+          if (!t.up) {
+            metrics.Count("topdog_advisor_scrape_errors_total", "Failed embedded scrapes, by target.",
+                          {{"target", t.name}});
+            spdlog::warn("scrape failed target={} err={}", t.name, LogQuote(t.error));
+          }
+        }
+        metrics.Publish(gauges);
+        if (!config.embedded.snapshot_file.empty() &&
+            WallSeconds() - last_snapshot >= config.embedded.snapshot_interval_seconds) {
+          last_snapshot = WallSeconds();
+          auto saved = SaveSnapshot(*history, config.embedded.snapshot_file);
+          metrics.Count("topdog_advisor_snapshot_writes_total", "History snapshot writes, by result.",
+                        {{"result", saved ? "ok" : std::string(ErrorKindName(saved.error().kind))}});
+          if (!saved) spdlog::warn("snapshot write failed err={}", LogQuote(saved.error().message));
+        }
+        const double spent = std::chrono::duration<double>(Clock::now() - started).count();
+        if (stop.WaitFor(std::max(0.0, config.embedded.scrape_interval_seconds - spent))) break;
+      }
+    });
+  }
+  if (elector_ptr != nullptr) {
+    threads.emplace_back([&] {
+      while (!stop.Stopped()) {
+        const bool leading = elector_ptr->Tick(WallSeconds(), Clock::now());
+        metrics.Set("topdog_advisor_leader", "1 while this replica holds the leader Lease.", {}, leading ? 1 : 0);
+        if (elector_ptr->last_error()) {
+          metrics.Count("topdog_advisor_leader_election_errors_total", "Failed leader-election steps, by kind.",
+                        {{"kind", std::string(ErrorKindName(elector_ptr->last_error()->kind))}});
+        }
+        if (stop.WaitFor(config.leader_election.retry_period_seconds)) break;
+      }
+      if (elector_ptr->IsLeader()) (void)elector_ptr->Release(WallSeconds());
+    });
+  } else {
+    metrics.Set("topdog_advisor_leader", "1 while this replica holds the leader Lease.", {}, 1);
+  }
+  threads.emplace_back([&] {
+    // The first pass waits one scrape interval in embedded mode, so that a restored history has a fresh point.
+    if (scraper && stop.WaitFor(config.embedded.scrape_interval_seconds + 1)) return;
+    while (!stop.Stopped()) {
+      const auto started = Clock::now();
+      PassReport report = reconciler.RunOnce(WallSeconds());
+      const double spent = std::chrono::duration<double>(Clock::now() - started).count();
+      metrics.Set("topdog_advisor_reconcile_duration_seconds", "Duration of the last reconcile pass.", {}, spent);
+      if (report.ran) {
+        metrics.Set("topdog_advisor_last_reconcile_timestamp_seconds", "When the last reconcile pass ran.", {},
+                    WallSeconds());
+        if (report.errors == 0) {
+          metrics.Set("topdog_advisor_last_successful_reconcile_timestamp_seconds",
+                      "When the last reconcile pass without any error ended.", {}, WallSeconds());
+        }
+        ready.store(true);
+        spdlog::info("reconcile pass workloads={} patches={} pool_updates={} errors={} seconds={:.3f}",
+                     report.workloads.size(), report.patches, report.pool_updates, report.errors, spent);
+        for (const WorkloadOutcome& w : report.workloads) {
+          if (w.decision.forecasts.empty()) continue;
+          spdlog::info("forecast hpa={}/{} reason={} min_replicas={} detail={}", w.ref.ns, w.ref.name,
+                       w.decision.reason, w.decision.recommendation.hpa.min_replicas, LogQuote(w.decision.detail));
+        }
+      } else if (report.skipped_why == "not the leader") {
+        ready.store(true);  // a follower is ready: it serves /metrics and waits its turn
+      }
+      if (stop.WaitFor(std::max(0.0, config.interval_seconds - spent))) break;
+    }
+  });
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("shutting down signal={}", signal_number);
+  stop.Stop();
+  for (std::thread& t : threads) t.join();
+  if (history && !config.embedded.snapshot_file.empty()) {
+    if (auto saved = SaveSnapshot(*history, config.embedded.snapshot_file); !saved) {
+      spdlog::warn("snapshot write failed err={}", LogQuote(saved.error().message));
+    }
+  }
+  (*server)->Stop();
+  spdlog::default_logger()->flush();
+  return 0;
+}
+
+}  // namespace topdog::advisor
