@@ -256,7 +256,10 @@ int RunDaemon(const DaemonFlags& flags) {
   }
 
   LeaderElector* elector_ptr = elector.get();
-  auto is_leader = [elector_ptr] { return elector_ptr == nullptr || elector_ptr->IsLeaderAt(Clock::now()); };
+  // Asked before the pass and before every write: a stop request (SIGTERM) ends writing as a lost lease does.
+  auto is_leader = [elector_ptr, &stop] {
+    return !stop.Stopped() && (elector_ptr == nullptr || elector_ptr->IsLeaderAt(Clock::now()));
+  };
   Reconciler reconciler(config, *source, hpa_api.get(), pool_api.get(), metrics, is_leader);
   metrics.Set("topdog_advisor_dry_run", "1 when writes are sent with dryRun=All (and node pools not written).", {},
               config.dry_run ? 1 : 0);
@@ -306,7 +309,7 @@ int RunDaemon(const DaemonFlags& flags) {
   auto server = http::Server::Start(server_options, std::move(routes));
   if (!server) return Fail(server.error().message);
   server_ptr.store(server->get());
-  spdlog::info("starting topdog-advisor source={} kubernetes={} dry_run={} workloads={} listen={}", source->Name(),
+  spdlog::info("starting topdog-advisor source={} kubernetes={} dry_run={} listed_workloads={} listen={}", source->Name(),
                config.kubernetes.mode == KubeMode::kNone ? "none" : "yes", config.dry_run, config.workloads.size(),
                (*server)->ListeningPorts().empty() ? 0 : (*server)->ListeningPorts()[0]);
 

@@ -18,6 +18,12 @@ sed "s#http://127.0.0.1:9100/metrics#http://127.0.0.1:${port}/metrics#" advisor/
 "$build/exporter/topdog-exporter" --web.listen-address="127.0.0.1:${port}" "$@" &
 exporter=$!
 trap 'kill $exporter 2>/dev/null; rm -f "$config"' EXIT
+# Wait (5 s at most) until the exporter answers, so the advisor's first scrape finds it; stop if it died.
+for _ in $(seq 50); do
+  kill -0 "$exporter" 2>/dev/null || { echo "topdog-exporter did not start (port ${port} in use?)" >&2; exit 1; }
+  (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null && break
+  sleep 0.1
+done
 echo
 echo "topdog-exporter: http://127.0.0.1:${port}/metrics"
 echo "topdog-advisor:  http://127.0.0.1:${advisor_port}/metrics  (forecasts: topdog_advisor_forecast_requests_per_second;"
