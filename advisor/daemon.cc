@@ -1,6 +1,7 @@
 #include "advisor/daemon.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -11,12 +12,10 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "advisor/io/config.h"
 #include "advisor/io/do_client.h"
@@ -115,8 +114,8 @@ nlohmann::json PassJson(const PassReport& report, double cpu_seconds, double wal
   for (const WorkloadOutcome& w : report.workloads) {
     nlohmann::json forecasts = nlohmann::json::array();
     for (const HorizonForecast& f : w.decision.forecasts) {
-      forecasts.push_back({{"horizon_seconds", f.horizon_seconds}, {"quantiles", f.quantiles},
-                           {"calibrated", f.calibrated}});
+      forecasts.push_back(
+          {{"horizon_seconds", f.horizon_seconds}, {"quantiles", f.quantiles}, {"calibrated", f.calibrated}});
     }
     workloads.push_back({{"namespace", w.ref.ns},
                          {"name", w.ref.name},
@@ -131,9 +130,14 @@ nlohmann::json PassJson(const PassReport& report, double cpu_seconds, double wal
                          {"written", w.written},
                          {"error", w.error}});
   }
-  return {{"ran", report.ran},        {"skipped_why", report.skipped_why}, {"patches", report.patches},
-          {"pool_updates", report.pool_updates}, {"errors", report.errors},  {"cpu_seconds", cpu_seconds},
-          {"wall_seconds", wall_seconds},          {"workloads", workloads}};
+  return {{"ran", report.ran},
+          {"skipped_why", report.skipped_why},
+          {"patches", report.patches},
+          {"pool_updates", report.pool_updates},
+          {"errors", report.errors},
+          {"cpu_seconds", cpu_seconds},
+          {"wall_seconds", wall_seconds},
+          {"workloads", workloads}};
 }
 
 double CpuSeconds() {
@@ -293,8 +297,8 @@ int RunDaemon(const DaemonFlags& flags) {
              return std::pair<double, double>(static_cast<double>(store.SeriesCount()),
                                               static_cast<double>(store.ValueBytes()));
            });
-           out.Single("topdog_advisor_history_series", "Series in the embedded history.",
-                      prometheus::MetricType::Gauge, series);
+           out.Single("topdog_advisor_history_series", "Series in the embedded history.", prometheus::MetricType::Gauge,
+                      series);
            out.Single("topdog_advisor_history_bytes", "Memory of the embedded history's values (bytes).",
                       prometheus::MetricType::Gauge, bytes);
          }
@@ -309,9 +313,9 @@ int RunDaemon(const DaemonFlags& flags) {
   auto server = http::Server::Start(server_options, std::move(routes));
   if (!server) return Fail(server.error().message);
   server_ptr.store(server->get());
-  spdlog::info("starting topdog-advisor source={} kubernetes={} dry_run={} listed_workloads={} listen={}", source->Name(),
-               config.kubernetes.mode == KubeMode::kNone ? "none" : "yes", config.dry_run, config.workloads.size(),
-               (*server)->ListeningPorts().empty() ? 0 : (*server)->ListeningPorts()[0]);
+  spdlog::info("starting topdog-advisor source={} kubernetes={} dry_run={} listed_workloads={} listen={}",
+               source->Name(), config.kubernetes.mode == KubeMode::kNone ? "none" : "yes", config.dry_run,
+               config.workloads.size(), (*server)->ListeningPorts().empty() ? 0 : (*server)->ListeningPorts()[0]);
 
   std::vector<std::thread> threads;
   if (scraper) {

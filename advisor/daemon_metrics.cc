@@ -10,8 +10,7 @@ void GaugeBatch::Set(const std::string& name, const std::string& help, MetricLab
   family.samples[std::move(labels)] = value;
 }
 
-void DaemonMetrics::Count(const std::string& name, const std::string& help, const MetricLabels& labels,
-                          double delta) {
+void DaemonMetrics::Count(const std::string& name, const std::string& help, const MetricLabels& labels, double delta) {
   std::lock_guard lock(mutex_);
   Family& family = families_[name];
   family.help = help;
@@ -19,8 +18,7 @@ void DaemonMetrics::Count(const std::string& name, const std::string& help, cons
   family.samples[labels] += delta;
 }
 
-void DaemonMetrics::Set(const std::string& name, const std::string& help, const MetricLabels& labels,
-                        double value) {
+void DaemonMetrics::Set(const std::string& name, const std::string& help, const MetricLabels& labels, double value) {
   std::lock_guard lock(mutex_);
   Family& family = families_[name];
   family.help = help;

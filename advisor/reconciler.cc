@@ -1,10 +1,10 @@
 #include "advisor/reconciler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-
-#include <spdlog/spdlog.h>
 
 #include "advisor/core/lease.h"
 #include "common/logging.h"
@@ -314,9 +314,9 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
     if (!updated) {
       ++report.errors;
       CountError("node_pool_update", updated.error());
-      metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
-                     {{"mode", mode}, {"result", std::string(ErrorKindName(updated.error().kind))},
-                      {"target", "node_pool"}});
+      metrics_.Count(
+          "topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
+          {{"mode", mode}, {"result", std::string(ErrorKindName(updated.error().kind))}, {"target", "node_pool"}});
       spdlog::warn("node pool update failed node_pool={} err={}", pool_id, LogQuote(updated.error().message));
       continue;
     }
@@ -324,8 +324,8 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
     ++report.pool_updates;
     metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
                    {{"mode", mode}, {"result", "ok"}, {"target", "node_pool"}});
-    spdlog::info("node pool updated node_pool={} min_nodes={}->{} max_nodes={}->{}", pool_id, pool.min_nodes,
-                 min_nodes, pool.max_nodes, max_nodes);
+    spdlog::info("node pool updated node_pool={} min_nodes={}->{} max_nodes={}->{}", pool_id, pool.min_nodes, min_nodes,
+                 pool.max_nodes, max_nodes);
   }
 }
 
@@ -364,14 +364,13 @@ PassReport Reconciler::RunOnce(double now_seconds) {
   ReconcilePools(*workloads, report.workloads, pools_read, now_seconds, gauges, report);
   gauges.Set("topdog_advisor_managed_workloads", "Workloads (HPAs) the advisor manages.", {},
              static_cast<double>(workloads->size()));
-  metrics_.Publish(gauges, {"topdog_advisor_forecast_requests_per_second", "topdog_advisor_forecast_calibrated",
-                            "topdog_advisor_pod_capacity_requests_per_second", "topdog_advisor_hpa_min_replicas",
-                            "topdog_advisor_hpa_max_replicas", "topdog_advisor_recommended_min_replicas",
-                            "topdog_advisor_recommended_max_replicas",
-                            "topdog_advisor_recommended_target_utilization_ratio",
-                            "topdog_advisor_node_pool_recommended_min_nodes",
-                            "topdog_advisor_node_pool_recommended_max_nodes", "topdog_advisor_node_pool_min_nodes",
-                            "topdog_advisor_node_pool_max_nodes"});
+  metrics_.Publish(gauges,
+                   {"topdog_advisor_forecast_requests_per_second", "topdog_advisor_forecast_calibrated",
+                    "topdog_advisor_pod_capacity_requests_per_second", "topdog_advisor_hpa_min_replicas",
+                    "topdog_advisor_hpa_max_replicas", "topdog_advisor_recommended_min_replicas",
+                    "topdog_advisor_recommended_max_replicas", "topdog_advisor_recommended_target_utilization_ratio",
+                    "topdog_advisor_node_pool_recommended_min_nodes", "topdog_advisor_node_pool_recommended_max_nodes",
+                    "topdog_advisor_node_pool_min_nodes", "topdog_advisor_node_pool_max_nodes"});
   return report;
 }
 

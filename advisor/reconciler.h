@@ -19,11 +19,11 @@
 namespace topdog::advisor {
 
 // The annotations the advisor reads and writes on an HPA.
-inline constexpr const char* kManagedAnnotation = "advisor.topdog.dev/managed";              // "true": opt in
-inline constexpr const char* kFloorAnnotation = "advisor.topdog.dev/floor-replicas";         // the user's floor
-inline constexpr const char* kMaxAnnotation = "advisor.topdog.dev/max-replicas";             // the user's bound
-inline constexpr const char* kDecisionAnnotation = "advisor.topdog.dev/last-decision";       // reason: detail
-inline constexpr const char* kChangeAnnotation = "advisor.topdog.dev/last-change";           // RFC 3339
+inline constexpr const char* kManagedAnnotation = "advisor.topdog.dev/managed";         // "true": opt in
+inline constexpr const char* kFloorAnnotation = "advisor.topdog.dev/floor-replicas";    // the user's floor
+inline constexpr const char* kMaxAnnotation = "advisor.topdog.dev/max-replicas";        // the user's bound
+inline constexpr const char* kDecisionAnnotation = "advisor.topdog.dev/last-decision";  // reason: detail
+inline constexpr const char* kChangeAnnotation = "advisor.topdog.dev/last-change";      // RFC 3339
 
 // The seams the reconciler writes through (KubeClient and DoClient in the daemon; fakes in unit tests).
 class HpaApi {
@@ -74,13 +74,13 @@ class DoNodePoolApi : public NodePoolApi {
 struct WorkloadOutcome {
   HpaRef ref;
   WorkloadDecision decision;
-  std::string error;   // what failed, when something did ("" otherwise)
+  std::string error;     // what failed, when something did ("" otherwise)
   bool written = false;  // a patch (or dry-run patch) was accepted
 };
 
 struct PassReport {
-  bool ran = false;          // false: not the leader, or the HPA list failed
-  std::string skipped_why;   // when !ran
+  bool ran = false;         // false: not the leader, or the HPA list failed
+  std::string skipped_why;  // when !ran
   std::vector<WorkloadOutcome> workloads;
   int patches = 0, pool_updates = 0, errors = 0;
 };

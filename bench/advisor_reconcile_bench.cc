@@ -56,11 +56,16 @@ int main(int argc, char** argv) {
   double days = 14;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--trace") trace_path = value;
-    else if (flag == "--kube-url") kube_url = value;
-    else if (flag == "--token") token = value;
-    else if (flag == "--hpas") hpas = std::stoi(value);
-    else if (flag == "--days") days = std::stod(value);
+    if (flag == "--trace")
+      trace_path = value;
+    else if (flag == "--kube-url")
+      kube_url = value;
+    else if (flag == "--token")
+      token = value;
+    else if (flag == "--hpas")
+      hpas = std::stoi(value);
+    else if (flag == "--days")
+      days = std::stod(value);
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;

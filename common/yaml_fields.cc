@@ -86,15 +86,14 @@ Result<double> GetNumber(const YAML::Node& map, const char* key, std::string_vie
   return out;
 }
 
-Result<double> GetDurationSeconds(const YAML::Node& map, const char* key, std::string_view section,
-                                  double fallback) {
+Result<double> GetDurationSeconds(const YAML::Node& map, const char* key, std::string_view section, double fallback) {
   auto text = GetString(map, key, section);
   if (!text) return tl::unexpected(text.error());
   if (text->empty()) return fallback;
   auto duration = ParseDuration(*text);
   if (!duration) {
-    return tl::unexpected(ConfigError(std::string(section) + "." + key + ": " + duration.error().message +
-                                      Where(map[key])));
+    return tl::unexpected(
+        ConfigError(std::string(section) + "." + key + ": " + duration.error().message + Where(map[key])));
   }
   return static_cast<double>(duration->count()) / 1000.0;
 }

@@ -3,12 +3,12 @@
 // web-config file and the advisor's config file. Pure functions; thread-safe.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "common/result.h"
 

@@ -101,8 +101,8 @@ WorkloadDecision DecideWorkload(const WorkloadInput& input, const DecisionSettin
   const double coverage = static_cast<double>(known) / static_cast<double>(demand.values.size() - first);
   if (coverage < settings.min_recent_coverage) {
     out.reason = "sparse_data";
-    out.detail = Format("%.0f%% of the last hour observed (need %.0f%%)", 100 * coverage,
-                        100 * settings.min_recent_coverage);
+    out.detail =
+        Format("%.0f%% of the last hour observed (need %.0f%%)", 100 * coverage, 100 * settings.min_recent_coverage);
     return out;
   }
 
@@ -110,11 +110,10 @@ WorkloadDecision DecideWorkload(const WorkloadInput& input, const DecisionSettin
   const HorizonForecast& used = out.forecasts.front();
   out.peak_demand = used.quantiles[settings.decision_quantile_index];
 
-  out.pod_capacity = input.configured_capacity > 0
-                         ? input.configured_capacity
-                         : (input.busy_pods ? EstimatePodCapacity(demand, *input.busy_pods,
-                                                                  settings.capacity_window_seconds)
-                                            : kNaN);
+  out.pod_capacity =
+      input.configured_capacity > 0
+          ? input.configured_capacity
+          : (input.busy_pods ? EstimatePodCapacity(demand, *input.busy_pods, settings.capacity_window_seconds) : kNaN);
   if (!(out.pod_capacity > 0)) {
     out.reason = "no_capacity";
     out.detail = "pod capacity unknown: configure capacity_rps or a busy_pods series with a day of data";

@@ -22,15 +22,15 @@ using yaml_fields::GetStringList;
 using yaml_fields::Where;
 
 // Unwraps a Result into `var` or returns its error from the enclosing function (every field read below is one).
-#define TRY_ASSIGN(var, expr)                                  \
-  do {                                                         \
-    auto try_result_ = (expr);                                 \
+#define TRY_ASSIGN(var, expr)                                     \
+  do {                                                            \
+    auto try_result_ = (expr);                                    \
     if (!try_result_) return tl::unexpected(try_result_.error()); \
-    var = std::move(*try_result_);                             \
+    var = std::move(*try_result_);                                \
   } while (0)
-#define TRY(expr)                                              \
-  do {                                                         \
-    auto try_result_ = (expr);                                 \
+#define TRY(expr)                                                 \
+  do {                                                            \
+    auto try_result_ = (expr);                                    \
     if (!try_result_) return tl::unexpected(try_result_.error()); \
   } while (0)
 
@@ -39,8 +39,7 @@ std::string Resolve(std::string_view base_dir, const std::string& path) {
   return (std::filesystem::path(base_dir) / path).string();
 }
 
-Result<int> GetInt(const YAML::Node& map, const char* key, std::string_view section, int fallback, int low,
-                   int high) {
+Result<int> GetInt(const YAML::Node& map, const char* key, std::string_view section, int fallback, int low, int high) {
   double value = fallback;
   TRY_ASSIGN(value, GetNumber(map, key, section, fallback));
   if (value != std::floor(value) || value < low || value > high) {
@@ -50,8 +49,7 @@ Result<int> GetInt(const YAML::Node& map, const char* key, std::string_view sect
   return static_cast<int>(value);
 }
 
-Result<double> GetPositiveDuration(const YAML::Node& map, const char* key, std::string_view section,
-                                   double fallback) {
+Result<double> GetPositiveDuration(const YAML::Node& map, const char* key, std::string_view section, double fallback) {
   double seconds = fallback;
   TRY_ASSIGN(seconds, GetDurationSeconds(map, key, section, fallback));
   if (!(seconds > 0)) {
@@ -98,7 +96,8 @@ Result<SeriesConfig> ParseSeries(const YAML::Node& node, std::string_view sectio
   TRY_ASSIGN(series.counter, GetBool(node, "counter", section, false));
   const YAML::Node match = node["match"];
   if (match && !match.IsNull()) {
-    if (!match.IsMap()) return tl::unexpected(ConfigError(std::string(section) + ".match must be a mapping" + Where(match)));
+    if (!match.IsMap())
+      return tl::unexpected(ConfigError(std::string(section) + ".match must be a mapping" + Where(match)));
     for (auto it = match.begin(); it != match.end(); ++it) {
       if (!it->first.IsScalar() || !(it->second.IsScalar() || it->second.IsNull())) {
         return tl::unexpected(ConfigError(std::string(section) + ".match: label: value pairs" + Where(it->first)));
@@ -131,8 +130,8 @@ Result<WorkloadConfig> ParseWorkload(const YAML::Node& node, std::string_view se
   TRY_ASSIGN(w.capacity_rps, GetNumber(node, "capacity_rps", section, w.capacity_rps));
   TRY_ASSIGN(w.target_utilization, GetNumber(node, "target_utilization", section, w.target_utilization));
   if (w.capacity_rps < 0 || w.target_utilization < 0 || w.target_utilization > 1) {
-    return tl::unexpected(ConfigError(std::string(section) +
-                                      ": capacity_rps >= 0 and target_utilization in [0, 1] (0.7 = 70%)" + Where(node)));
+    return tl::unexpected(ConfigError(
+        std::string(section) + ": capacity_rps >= 0 and target_utilization in [0, 1] (0.7 = 70%)" + Where(node)));
   }
   TRY_ASSIGN(w.floor_replicas, GetInt(node, "floor_replicas", section, w.floor_replicas, 0, 100000));
   TRY_ASSIGN(w.max_replicas, GetInt(node, "max_replicas", section, w.max_replicas, 0, 100000));
@@ -151,8 +150,8 @@ Result<WorkloadConfig> ParseWorkload(const YAML::Node& node, std::string_view se
     TRY_ASSIGN(spec.target_utilization, GetNumber(hpa, "target_utilization", where, 0.7));
     TRY_ASSIGN(w.static_pods, GetInt(hpa, "pods", where, spec.min_replicas, 0, 100000));
     if (spec.min_replicas > spec.max_replicas || !(spec.target_utilization > 0 && spec.target_utilization <= 1)) {
-      return tl::unexpected(ConfigError(where + ": min_replicas <= max_replicas, target_utilization in (0, 1]" +
-                                        Where(hpa)));
+      return tl::unexpected(
+          ConfigError(where + ": min_replicas <= max_replicas, target_utilization in (0, 1]" + Where(hpa)));
     }
     w.static_hpa = spec;
   }
@@ -167,8 +166,9 @@ YAML::Node Section(const YAML::Node& root, const char* key) {
 
 Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_dir) {
   AdvisorConfig c;
-  TRY(CheckKeys(root, "config", {"interval", "dry_run", "step", "history", "decision", "prometheus", "embedded",
-                                 "kubernetes", "leader_election", "digitalocean", "defaults", "workloads"}));
+  TRY(CheckKeys(root, "config",
+                {"interval", "dry_run", "step", "history", "decision", "prometheus", "embedded", "kubernetes",
+                 "leader_election", "digitalocean", "defaults", "workloads"}));
   TRY_ASSIGN(c.interval_seconds, GetPositiveDuration(root, "interval", "config", c.interval_seconds));
   TRY_ASSIGN(c.dry_run, GetBool(root, "dry_run", "config", true));
   TRY_ASSIGN(c.step_seconds, GetPositiveDuration(root, "step", "config", c.step_seconds));
@@ -178,8 +178,9 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   }
 
   const YAML::Node decision = Section(root, "decision");
-  TRY(CheckKeys(decision, "decision", {"horizons", "quantiles", "decision_quantile", "max_staleness",
-                                       "min_recent_coverage", "capacity_window"}));
+  TRY(CheckKeys(
+      decision, "decision",
+      {"horizons", "quantiles", "decision_quantile", "max_staleness", "min_recent_coverage", "capacity_window"}));
   DecisionSettings& d = c.decision;
   d.decision_interval_seconds = c.interval_seconds;
   if (decision && decision["horizons"]) {
@@ -242,8 +243,9 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   }
 
   const YAML::Node embedded = Section(root, "embedded");
-  TRY(CheckKeys(embedded, "embedded", {"scrape_interval", "timeout", "targets", "tls_config", "snapshot_file",
-                                       "snapshot_interval", "max_series"}));
+  TRY(CheckKeys(
+      embedded, "embedded",
+      {"scrape_interval", "timeout", "targets", "tls_config", "snapshot_file", "snapshot_interval", "max_series"}));
   EmbeddedConfig& e = c.embedded;
   TRY_ASSIGN(e.scrape_interval_seconds, GetPositiveDuration(embedded, "scrape_interval", "embedded", 15));
   TRY_ASSIGN(e.timeout_seconds, GetPositiveDuration(embedded, "timeout", "embedded", 10));
@@ -350,8 +352,8 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
         }
       }
       if (k.mode == KubeMode::kNone && !w.static_hpa) {
-        return tl::unexpected(ConfigError("workload " + w.ns + "/" + w.name +
-                                          ": without kubernetes it needs static_hpa" + Where(item)));
+        return tl::unexpected(
+            ConfigError("workload " + w.ns + "/" + w.name + ": without kubernetes it needs static_hpa" + Where(item)));
       }
       if (!w.node_pool.empty() && o.token_file.empty()) {
         return tl::unexpected(ConfigError("workload " + w.ns + "/" + w.name +
@@ -365,10 +367,12 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
       return tl::unexpected(ConfigError("workload " + w.ns + "/" + w.name + " has no demand series"));
     }
     if (c.prometheus && w.demand.promql.empty()) {
-      return tl::unexpected(ConfigError("workload " + w.ns + "/" + w.name + ": demand.promql is needed with prometheus"));
+      return tl::unexpected(
+          ConfigError("workload " + w.ns + "/" + w.name + ": demand.promql is needed with prometheus"));
     }
     if (!c.prometheus && w.demand.metric.empty()) {
-      return tl::unexpected(ConfigError("workload " + w.ns + "/" + w.name + ": demand.metric is needed in embedded mode"));
+      return tl::unexpected(
+          ConfigError("workload " + w.ns + "/" + w.name + ": demand.metric is needed in embedded mode"));
     }
   }
   return c;

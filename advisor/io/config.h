@@ -29,14 +29,14 @@ struct SeriesConfig {
 };
 
 struct WorkloadConfig {
-  std::string ns, name;  // the HPA; the defaults block has neither
-  SeriesConfig demand;     // req/s the workload serves
-  SeriesConfig busy_pods;  // CPU in use in pods' worth of CPU request (for the capacity estimate)
-  double capacity_rps = 0; // req/s per pod at 100% CPU; 0: estimated from demand / busy_pods
+  std::string ns, name;           // the HPA; the defaults block has neither
+  SeriesConfig demand;            // req/s the workload serves
+  SeriesConfig busy_pods;         // CPU in use in pods' worth of CPU request (for the capacity estimate)
+  double capacity_rps = 0;        // req/s per pod at 100% CPU; 0: estimated from demand / busy_pods
   double target_utilization = 0;  // 0: keep the HPA's own target
-  int floor_replicas = 0;  // never below; 0: the HPA's minReplicas when the advisor first managed it
-  int max_replicas = 0;    // the bound for maxReplicas; 0: the HPA's maxReplicas when first managed
-  std::string node_pool;   // DigitalOcean node pool id ("" = none)
+  int floor_replicas = 0;         // never below; 0: the HPA's minReplicas when the advisor first managed it
+  int max_replicas = 0;           // the bound for maxReplicas; 0: the HPA's maxReplicas when first managed
+  std::string node_pool;          // DigitalOcean node pool id ("" = none)
   int pods_per_node = 0;
   // Without Kubernetes (`kubernetes.mode: none`, the demo): the HPA as it would be.
   std::optional<HpaSpec> static_hpa;

@@ -216,8 +216,8 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   if (rc != CURLE_OK) {
     std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
     if (exchange.too_large) {
-      return MakeError(ErrorKind::kBadData, where + ": answer larger than " +
-                                                std::to_string(impl_->options.max_body_bytes) + " bytes");
+      return MakeError(ErrorKind::kBadData,
+                       where + ": answer larger than " + std::to_string(impl_->options.max_body_bytes) + " bytes");
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) return MakeError(ErrorKind::kDeadlineExceeded, where + ": " + detail);
     if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
@@ -269,16 +269,17 @@ Result<HttpResponse> SendWithRetries(HttpClient& client, const HttpRequest& requ
   Result<HttpResponse> last = MakeError(ErrorKind::kUnavailable, "no attempt made");
   for (int attempt = 1; attempt <= std::max(policy.attempts, 1); ++attempt) {
     last = client.Send(request);
-    const bool retryable = last ? IsRetryableStatus(last->status)
-                                : (last.error().kind == ErrorKind::kUnavailable ||
-                                   last.error().kind == ErrorKind::kDeadlineExceeded);
+    const bool retryable =
+        last ? IsRetryableStatus(last->status)
+             : (last.error().kind == ErrorKind::kUnavailable || last.error().kind == ErrorKind::kDeadlineExceeded);
     if (!retryable || attempt == std::max(policy.attempts, 1)) break;
     std::chrono::milliseconds wait = backoff;
     if (last) {
       if (auto asked = RetryAfter(*last, policy.max_backoff)) wait = *asked;
     } else {
       // Full jitter on our own backoff (AWS architecture blog), so replicas that failed together spread out.
-      wait = std::chrono::milliseconds(std::uniform_int_distribution<long long>(wait.count() / 2, wait.count())(jitter));
+      wait =
+          std::chrono::milliseconds(std::uniform_int_distribution<long long>(wait.count() / 2, wait.count())(jitter));
     }
     sleeper(wait);
     backoff = std::min(backoff * 2, policy.max_backoff);

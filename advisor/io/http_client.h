@@ -44,8 +44,8 @@ class HttpClient {
 };
 
 struct TlsOptions {
-  std::string ca_file;   // PEM bundle; empty: the system's
-  std::string ca_pem;    // PEM data (kubeconfig certificate-authority-data); used when set
+  std::string ca_file;              // PEM bundle; empty: the system's
+  std::string ca_pem;               // PEM data (kubeconfig certificate-authority-data); used when set
   std::string cert_file, key_file;  // client certificate (mTLS)
   std::string cert_pem, key_pem;    // the same as data (kubeconfig client-certificate-data)
   std::string server_name;          // SNI / verification name when it differs from the URL's host

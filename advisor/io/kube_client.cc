@@ -238,7 +238,12 @@ Result<std::string> BuildHpaMergePatch(const HpaChange& change) {
   json patch = json::object();
   if (!metadata.empty()) patch["metadata"] = std::move(metadata);
   if (!spec.empty()) patch["spec"] = std::move(spec);
-  return patch.dump();
+  // dump() throws on a string that is not UTF-8; it must not leave the adapter.
+  try {
+    return patch.dump();
+  } catch (const json::type_error&) {
+    return MakeError(ErrorKind::kRejected, "an annotation or the resourceVersion of the change is not UTF-8");
+  }
 }
 
 Result<HpaObject> ParseHpa(std::string_view text) {

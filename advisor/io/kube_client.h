@@ -72,7 +72,7 @@ struct HpaChange {
 // averageUtilization of the cpu Utilization metric replaced, every other metric as it was; "[]" (no metrics,
 // which the API defaults to CPU 80 %) becomes a single cpu Utilization metric. Errors (kRejected, nothing sent):
 // a CPU target without base_metrics_json, base metrics that are not a JSON array, or have metrics but no cpu
-// Utilization one (adding a scaling signal is not a retuning).
+// Utilization one (adding a scaling signal is not a retuning), an annotation or resourceVersion that is not UTF-8.
 Result<std::string> BuildHpaMergePatch(const HpaChange& change);
 
 // Parses one HorizontalPodAutoscaler object (an item of a list, or a GET/PATCH answer). kBadData when it is not

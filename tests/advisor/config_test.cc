@@ -2,10 +2,10 @@
 // key and line), and series templates.
 #include "advisor/io/config.h"
 
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace topdog::advisor {
 namespace {
@@ -67,7 +67,7 @@ TEST(ConfigTest, ReadsAClusterConfigWithDefaultsAndOverrides) {
   EXPECT_EQ(backend.floor_replicas, 3);
   EXPECT_EQ(backend.node_pool, "pool-1");
   EXPECT_EQ(backend.demand.promql, config->defaults.demand.promql);  // inherited
-  WorkloadConfig other = config->For("shop", "checkout");  // not listed: the defaults
+  WorkloadConfig other = config->For("shop", "checkout");            // not listed: the defaults
   EXPECT_EQ(other.capacity_rps, 40);
   EXPECT_EQ(other.ns, "shop");
   SeriesConfig expanded = ExpandSeries(other.demand, "shop", "checkout", "checkout-api");
@@ -85,7 +85,8 @@ workloads:
     demand: {metric: http_requests_total, match: {job: $name, code: "200"}, counter: true}
     capacity_rps: 5
     static_hpa: {min_replicas: 2, max_replicas: 9}
-)", "");
+)",
+                            "");
   ASSERT_TRUE(config.has_value()) << config.error().message;
   EXPECT_FALSE(config->prometheus.has_value());
   EXPECT_EQ(config->kubernetes.mode, KubeMode::kNone);

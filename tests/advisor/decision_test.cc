@@ -2,11 +2,11 @@
 // estimate, and that nothing is lowered without a calibrated forecast.
 #include "advisor/core/decision.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <limits>
 #include <numbers>
-
-#include <gtest/gtest.h>
 
 namespace topdog::advisor {
 namespace {

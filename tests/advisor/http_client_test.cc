@@ -1,14 +1,14 @@
 // Retries, Retry-After, URL encoding and secret files: the parts of the HTTP client that need no socket.
 #include "advisor/io/http_client.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/fakes/fake_http_client.h"
 
@@ -46,8 +46,8 @@ TEST(SendWithRetriesTest, HonoursRetryAfterCappedAtTheMaximumBackoff) {
   http.Answer("GET http://p/", 429, "slow down", {{"retry-after", "3600"}});
   http.Answer("GET http://p/", 200, "ok");
   RecordingSleeper sleeper;
-  auto answer = SendWithRetries(http, {"GET", "http://p/", {}, ""}, {3, milliseconds(100), milliseconds(5000)},
-                                sleeper.Fn());
+  auto answer =
+      SendWithRetries(http, {"GET", "http://p/", {}, ""}, {3, milliseconds(100), milliseconds(5000)}, sleeper.Fn());
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status, 200);
   EXPECT_EQ(sleeper.waits, (std::vector<milliseconds>{milliseconds(2000), milliseconds(5000)}));
@@ -57,8 +57,8 @@ TEST(SendWithRetriesTest, GivesUpAfterTheAttemptsWithTheLastAnswer) {
   FakeHttpClient http;
   http.Answer("GET http://p/", 500, "broken");
   RecordingSleeper sleeper;
-  auto answer = SendWithRetries(http, {"GET", "http://p/", {}, ""}, {4, milliseconds(100), milliseconds(250)},
-                                sleeper.Fn());
+  auto answer =
+      SendWithRetries(http, {"GET", "http://p/", {}, ""}, {4, milliseconds(100), milliseconds(250)}, sleeper.Fn());
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status, 500);
   EXPECT_EQ(http.requests.size(), 4u);

@@ -3,13 +3,13 @@
 // none on a failed observation, after a 422 at the same resourceVersion, or once leadership is lost.
 #include "advisor/reconciler.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <map>
 #include <numbers>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace topdog::advisor {
 namespace {
@@ -144,9 +144,8 @@ struct Rig {
   bool leader = true;
   int leader_checks_left = 1000;
   Reconciler Make(bool with_pools = false) {
-    return Reconciler(config, source, &hpas, with_pools ? &pools : nullptr, metrics, [this] {
-      return leader && leader_checks_left-- > 0;
-    });
+    return Reconciler(config, source, &hpas, with_pools ? &pools : nullptr, metrics,
+                      [this] { return leader && leader_checks_left-- > 0; });
   }
 };
 
@@ -165,7 +164,7 @@ TEST(ReconcilerTest, PatchesOnlyOptedInHpasWithTheResourceVersionAndDryRunByDefa
   EXPECT_EQ(patch.mode, ApplyMode::kDryRun);
   EXPECT_EQ(patch.change.resource_version, "100");
   ASSERT_TRUE(patch.change.min_replicas.has_value());
-  EXPECT_GE(*patch.change.min_replicas, 12);  // the peak (~100 req/s) at 9 req/s per pod
+  EXPECT_GE(*patch.change.min_replicas, 12);            // the peak (~100 req/s) at 9 req/s per pod
   EXPECT_FALSE(patch.change.max_replicas.has_value());  // unchanged: not sent
   EXPECT_FALSE(patch.change.cpu_target_percent.has_value());
   EXPECT_EQ(patch.change.annotations.at(kFloorAnnotation), "2");
@@ -216,7 +215,8 @@ TEST(ReconcilerTest, AFailedHistoryReadMeansNoWriteAndACountedError) {
   EXPECT_TRUE(rig.hpas.patches.empty());
   ASSERT_EQ(report.workloads.size(), 1u);
   EXPECT_EQ(report.workloads[0].decision.reason, "source_error");
-  EXPECT_EQ(rig.metrics.Value("topdog_advisor_reconcile_errors_total", {{"kind", "unavailable"}, {"stage", "fetch"}}), 1);
+  EXPECT_EQ(rig.metrics.Value("topdog_advisor_reconcile_errors_total", {{"kind", "unavailable"}, {"stage", "fetch"}}),
+            1);
   EXPECT_EQ(rig.metrics.Value("topdog_advisor_decisions_total", {{"reason", "source_error"}}), 1);
 }
 
@@ -226,8 +226,8 @@ TEST(ReconcilerTest, AFailedHpaListMeansNoPassAtAll) {
   PassReport report = rig.Make().RunOnce(kNow);
   EXPECT_FALSE(report.ran);
   EXPECT_TRUE(rig.source.queries.empty());
-  EXPECT_EQ(rig.metrics.Value("topdog_advisor_reconcile_errors_total", {{"kind", "unavailable"}, {"stage", "list_hpas"}}),
-            1);
+  EXPECT_EQ(
+      rig.metrics.Value("topdog_advisor_reconcile_errors_total", {{"kind", "unavailable"}, {"stage", "list_hpas"}}), 1);
 }
 
 TEST(ReconcilerTest, AConflictIsRetriedNextPassButARejectionOnlyAfterTheHpaChanges) {
@@ -306,9 +306,9 @@ TEST(ReconcilerTest, NodePoolsAreNotWrittenInDryRun) {
   rig.pools.pools["pool-1"] = NodePool{"pool-1", "web", 3, true, 1, 5, "", "", ""};
   rig.Make(/*with_pools=*/true).RunOnce(kNow + 30);
   EXPECT_TRUE(rig.pools.puts.empty());
-  EXPECT_EQ(rig.metrics.Value("topdog_advisor_apply_total",
-                              {{"mode", "dry_run"}, {"result", "ok"}, {"target", "node_pool"}}),
-            1);
+  EXPECT_EQ(
+      rig.metrics.Value("topdog_advisor_apply_total", {{"mode", "dry_run"}, {"result", "ok"}, {"target", "node_pool"}}),
+      1);
 }
 
 }  // namespace

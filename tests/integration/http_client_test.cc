@@ -2,14 +2,14 @@
 // headers, timeouts, refused connections, the body limit, and TLS with the test CA.
 #include "advisor/io/http_client.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <fstream>
 #include <iterator>
-#include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tests/fakes/fake_server_process.h"
 
@@ -31,7 +31,8 @@ std::unique_ptr<CurlHttpClient> Client(HttpClientOptions options = {}) {
 TEST(CurlHttpClientTest, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
   FakeServerProcess fake(kFakes + "fake_echo.py");
   auto client = Client();
-  auto answer = client->Send({"PATCH", fake.Url() + "/apis/x?dryRun=All&fieldManager=topdog-advisor",
+  auto answer = client->Send({"PATCH",
+                              fake.Url() + "/apis/x?dryRun=All&fieldManager=topdog-advisor",
                               {{"Content-Type", "application/merge-patch+json"}, {"Authorization", "Bearer t0k"}},
                               R"({"spec":{"minReplicas":3}})"});
   ASSERT_TRUE(answer.has_value()) << answer.error().message;
@@ -59,7 +60,9 @@ TEST(CurlHttpClientTest, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
 TEST(CurlHttpClientTest, ErrorStatusesAreAnswersNotErrors) {
   FakeServerProcess fake(kFakes + "fake_echo.py");
   auto client = Client();
-  auto fault = client->Send({"POST", fake.Url() + "/_fake/faults", {},
+  auto fault = client->Send({"POST",
+                             fake.Url() + "/_fake/faults",
+                             {},
                              R"([{"path": "^/gone$", "status": 404, "body": "nope", "times": -1}])"});
   ASSERT_TRUE(fault.has_value());
   auto answer = client->Send({"GET", fake.Url() + "/gone", {}, ""});
@@ -90,8 +93,8 @@ TEST(CurlHttpClientTest, AConnectionClosedWithoutAnAnswerIsUnavailable) {
   FakeServerProcess fake(kFakes + "fake_echo.py");
   auto client = Client();
   // Every time: libcurl itself re-sends once when a reused keep-alive connection closes before any answer.
-  ASSERT_TRUE(client->Send(
-      {"POST", fake.Url() + "/_fake/faults", {}, R"([{"path": "^/drop$", "close": true, "times": -1}])"}));
+  ASSERT_TRUE(
+      client->Send({"POST", fake.Url() + "/_fake/faults", {}, R"([{"path": "^/drop$", "close": true, "times": -1}])"}));
   auto dropped = client->Send({"GET", fake.Url() + "/drop", {}, ""});
   ASSERT_FALSE(dropped.has_value());
   EXPECT_EQ(dropped.error().kind, ErrorKind::kUnavailable);
@@ -112,7 +115,8 @@ TEST(CurlHttpClientTest, AnAnswerOverTheBodyLimitIsRefused) {
 }
 
 TEST(CurlHttpClientTest, VerifiesTheServerWithTheGivenCaAndRefusesAnUnknownOne) {
-  FakeServerProcess fake(kFakes + "fake_echo.py", {"--tls-cert", kTls + "server.crt", "--tls-key", kTls + "server.key"});
+  FakeServerProcess fake(kFakes + "fake_echo.py",
+                         {"--tls-cert", kTls + "server.crt", "--tls-key", kTls + "server.key"});
   HttpClientOptions trusted;
   trusted.tls.ca_file = kTls + "ca.crt";
   auto ok = Client(trusted)->Send({"GET", fake.Url("https") + "/tls", {}, ""});
