@@ -745,6 +745,50 @@ def scenario_leader_and_tls(env, kube, prom_url):
            f"the Lease is released on shutdown ({lease and lease['spec'].get('holderIdentity')!r})")
 
 
+def scenario_embedded_restart(env, exporter_port):
+    print("== 6. embedded mode: the daemon scrapes the exporter itself; a restart keeps its history (snapshot)")
+    snapshot = env.path("history.snapshot")
+    config = env.write_config(
+        "interval: 1h\nstep: 1s\nhistory: 30m\n"
+        "decision:\n  max_staleness: 30s\n"
+        "embedded:\n  scrape_interval: 1s\n  snapshot_interval: 1s\n"
+        f"  snapshot_file: {snapshot}\n"
+        f"  targets: [{{name: exporter, url: 'http://127.0.0.1:{exporter_port}/metrics'}}]\n"
+        "kubernetes: {mode: none}\n"
+        "workloads:\n  - namespace: demo\n    name: load\n    demand: {metric: node_load1}\n"
+        f"    capacity_rps: {env.capacity_rps!r}\n"
+        "    static_hpa: {min_replicas: 2, max_replicas: 20, pods: 2}\n")
+    daemon = e2e_util.Server([env.advisor, "run", "--config", config], env.path("daemon-embedded.log"))
+    PROCS.add(daemon.proc)
+    url = f"http://127.0.0.1:{daemon.port}"
+
+    def snapshotted():
+        samples = daemon_metrics(url)
+        writes = sample(samples, "topdog_advisor_snapshot_writes_total", result="ok")
+        up = sample(samples, "topdog_advisor_scrape_up", target="exporter")
+        return samples if writes and writes >= 2 and up == 1 else None
+    samples = e2e_util.poll(snapshotted, deadline_s=30, interval_s=0.2)
+    expect(sample(samples, "topdog_advisor_history_series") == 1, "one series in the embedded history")
+    status = daemon.stop()
+    expect(status == 0, f"the embedded daemon exits 0 on SIGTERM ({status})")
+    expect(os.path.exists(snapshot), "the snapshot file exists after shutdown")
+
+    # A new process, one pass at once (no scrape before it): only the restored history can feed it.
+    code, summary, stderr = env.once(config, "embedded-restored")
+    w = workload(summary, "load")
+    expect(code == 0 and w is not None, f"--once after the restart runs ({code}): {stderr[-300:]}")
+    expect("history restored" in stderr and "series=1" in stderr, "the log says the history was restored")
+    if w:
+        expect(w["reason"] == "raise" and w["min_replicas"] == TARGET_MIN,
+               f"the restored history gives the forecast and minReplicas {TARGET_MIN} ({w['reason']}, "
+               f"{w['min_replicas']}, {w['detail']})")
+    # Control: the same pass without the snapshot has no history at all.
+    os.rename(snapshot, snapshot + ".moved")
+    code, summary, _ = env.once(config, "embedded-fresh")
+    w = workload(summary, "load")
+    expect(w is not None and w["reason"] == "no_data", f"without the snapshot: no_data ({w and w['reason']})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--advisor", required=True)
@@ -772,6 +816,7 @@ def main():
             scenario_node_pool(env, kube, do, prom_url)
             scenario_faults(env, kube, prom_url)
             scenario_leader_and_tls(env, kube, prom_url)
+            scenario_embedded_restart(env, exporter.port)
         except Exception as error:  # a broken set-up or helper: report it as a failure, with the logs kept below
             import traceback
             traceback.print_exc()
