@@ -40,7 +40,7 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOPDOG_SANITIZE=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_ctest build-asan -L unit || status=1
+  run_ctest build-asan -L "unit|integration" || status=1
 fi
 
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
