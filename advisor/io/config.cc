@@ -339,7 +339,14 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
     return tl::unexpected(ConfigError("digitalocean.token_file needs digitalocean.cluster_id"));
   }
 
-  TRY_ASSIGN(c.defaults, ParseWorkload(Section(root, "defaults"), "defaults", true, WorkloadConfig{}));
+  WorkloadConfig built_in;
+  if (c.prometheus) {
+    // The stack's series (kube-prometheus-stack scraping ingress-nginx, cAdvisor and kube-state-metrics), used
+    // unless `defaults` names others: demand from the ingress, CPU in use in pods' worth of request.
+    built_in.demand.promql = kDefaultDemandPromql;
+    built_in.busy_pods.promql = kDefaultBusyPodsPromql;
+  }
+  TRY_ASSIGN(c.defaults, ParseWorkload(Section(root, "defaults"), "defaults", true, built_in));
   const YAML::Node workloads = Section(root, "workloads");
   if (workloads && !workloads.IsNull()) {
     if (!workloads.IsSequence()) return tl::unexpected(ConfigError("workloads must be a list" + Where(workloads)));

@@ -107,6 +107,15 @@ struct AdvisorConfig {
   WorkloadConfig For(std::string_view ns, std::string_view name) const;
 };
 
+// The built-in `defaults` series in Prometheus mode (ingress-nginx's request counter, whose `namespace` label the
+// ServiceMonitor renames to `exported_namespace`; cAdvisor CPU over kube-state-metrics' CPU requests).
+inline constexpr const char* kDefaultDemandPromql =
+    "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"$namespace\",service=\"$target\"}[2m]))";
+inline constexpr const char* kDefaultBusyPodsPromql =
+    "sum(rate(container_cpu_usage_seconds_total{namespace=\"$namespace\",pod=~\"$target-.*\",container!=\"\","
+    "container!=\"POD\"}[2m])) / avg(kube_pod_container_resource_requests{namespace=\"$namespace\","
+    "pod=~\"$target-.*\",resource=\"cpu\"})";
+
 // Errors (kBadData) name the key and line. `base_dir` resolves relative file paths.
 Result<AdvisorConfig> ParseConfig(std::string_view yaml, std::string_view base_dir);
 Result<AdvisorConfig> LoadConfig(const std::string& path);

@@ -75,6 +75,16 @@ TEST(ConfigTest, ReadsAClusterConfigWithDefaultsAndOverrides) {
             "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"shop\",service=\"checkout-api\"}[2m]))");
 }
 
+TEST(ConfigTest, PrometheusModeHasTheStacksSeriesByDefault) {
+  auto config = ParseConfig("prometheus: {url: http://p:9090}\nkubernetes: {mode: in_cluster}\n", "");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  WorkloadConfig w = config->For("shop", "backend");
+  EXPECT_EQ(ExpandSeries(w.demand, "shop", "backend", "backend-api").promql,
+            "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"shop\",service=\"backend-api\"}[2m]))");
+  EXPECT_NE(w.busy_pods.promql.find("container_cpu_usage_seconds_total"), std::string::npos);
+  EXPECT_EQ(w.capacity_rps, 0);  // estimated from demand / busy_pods
+}
+
 TEST(ConfigTest, EmbeddedSeriesKeysAreStableAndExpanded) {
   auto config = ParseConfig(R"(
 embedded:
@@ -125,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"prometheus: {url: http://p}\nleader_election: {enabled: true}\n", "needs kubernetes"},
         BadConfig{"prometheus: {url: http://p}\nworkloads: [{namespace: a, name: b, demand: {promql: x}}]\n",
                   "needs static_hpa"},
-        BadConfig{"prometheus: {url: http://p}\nkubernetes: {mode: in_cluster}\n"
+        BadConfig{"embedded: {targets: [{url: 'http://e:9100/metrics'}]}\nkubernetes: {mode: in_cluster}\n"
                   "workloads: [{namespace: a, name: b}]\n",
                   "has no demand series"},
         BadConfig{"prometheus: {url: http://p, basic_auth: {username: u, password: secret}}\n",
