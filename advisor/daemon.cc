@@ -101,6 +101,13 @@ std::vector<EmbeddedSeries> EmbeddedSeriesOf(const AdvisorConfig& config) {
   return out;
 }
 
+// With leader election, writes are sent only while the leadership outlasts the write's timeout (see is_leader
+// below), so timeouts are kept to half the renew deadline: the other half is when a renewed leader may write.
+double WriteTimeout(const AdvisorConfig& config, double configured_seconds) {
+  if (!config.leader_election.enabled) return configured_seconds;
+  return std::min(configured_seconds, config.leader_election.renew_deadline_seconds / 2);
+}
+
 std::string Identity(const DaemonFlags& flags) {
   if (!flags.identity.empty()) return flags.identity;
   if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') return pod;
@@ -227,12 +234,7 @@ int RunDaemon(const DaemonFlags& flags) {
                               std::getenv("KUBERNETES_SERVICE_PORT") ? std::getenv("KUBERNETES_SERVICE_PORT") : "")
             : LoadKubeconfigFile(config.kubernetes.kubeconfig, config.kubernetes.context);
     if (!access) return Fail("kubernetes: " + access.error().message);
-    // The API timeout stays under the leader's renew deadline, so a hung call cannot outlive leadership.
-    double timeout = config.kubernetes.timeout_seconds;
-    if (config.leader_election.enabled) {
-      timeout = std::min(timeout, config.leader_election.renew_deadline_seconds / 2);
-    }
-    auto http = MakeClient(access->tls, timeout);
+    auto http = MakeClient(access->tls, WriteTimeout(config, config.kubernetes.timeout_seconds));
     if (!http) return Fail("kubernetes: " + http.error().message);
     kube_http = std::move(*http);
     kube = std::make_unique<KubeClient>(*kube_http, *access);
@@ -252,7 +254,7 @@ int RunDaemon(const DaemonFlags& flags) {
   if (!config.digitalocean.token_file.empty()) {
     do_token = std::make_unique<SecretFile>(config.digitalocean.token_file);
     if (auto token = do_token->Read(); !token) return Fail("digitalocean: " + token.error().message);
-    auto http = MakeClient({}, config.digitalocean.timeout_seconds);
+    auto http = MakeClient({}, WriteTimeout(config, config.digitalocean.timeout_seconds));
     if (!http) return Fail("digitalocean: " + http.error().message);
     do_http = std::move(*http);
     do_client = std::make_unique<DoClient>(*do_http, *do_token, config.digitalocean.api_url);
@@ -260,9 +262,14 @@ int RunDaemon(const DaemonFlags& flags) {
   }
 
   LeaderElector* elector_ptr = elector.get();
-  // Asked before the pass and before every write: a stop request (SIGTERM) ends writing as a lost lease does.
-  auto is_leader = [elector_ptr, &stop] {
-    return !stop.Stopped() && (elector_ptr == nullptr || elector_ptr->IsLeaderAt(Clock::now()));
+  // Asked before the pass, each workload and every write: a stop request (SIGTERM) ends writing as a lost lease
+  // does. The leadership must outlast the longest write that could start now (its timeout): a write therefore
+  // ends before the renew deadline, which ends before another replica may take the Lease over.
+  const auto write_window = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::max(WriteTimeout(config, config.kubernetes.timeout_seconds),
+                                             WriteTimeout(config, config.digitalocean.timeout_seconds))));
+  auto is_leader = [elector_ptr, &stop, write_window] {
+    return !stop.Stopped() && (elector_ptr == nullptr || elector_ptr->IsLeaderAt(Clock::now() + write_window));
   };
   Reconciler reconciler(config, *source, hpa_api.get(), pool_api.get(), metrics, is_leader);
   metrics.Set("topdog_advisor_dry_run", "1 when writes are sent with dryRun=All (and node pools not written).", {},
@@ -274,6 +281,10 @@ int RunDaemon(const DaemonFlags& flags) {
     const auto wall_before = Clock::now();
     PassReport report = reconciler.RunOnce(WallSeconds());
     const double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
+    if (elector_ptr != nullptr && elector_ptr->IsLeader()) (void)elector_ptr->Release(WallSeconds());
+    if (!report.ran && elector_ptr != nullptr && elector_ptr->last_error()) {
+      report.skipped_why += " (leader election: " + elector_ptr->last_error()->message + ")";
+    }
     std::printf("%s\n", PassJson(report, CpuSeconds() - cpu_before, wall).dump().c_str());
     std::fflush(stdout);
     return report.ran ? 0 : 1;
@@ -361,7 +372,6 @@ int RunDaemon(const DaemonFlags& flags) {
         }
         if (stop.WaitFor(config.leader_election.retry_period_seconds)) break;
       }
-      if (elector_ptr->IsLeader()) (void)elector_ptr->Release(WallSeconds());
     });
   } else {
     metrics.Set("topdog_advisor_leader", "1 while this replica holds the leader Lease.", {}, 1);
@@ -401,6 +411,9 @@ int RunDaemon(const DaemonFlags& flags) {
   spdlog::info("shutting down signal={}", signal_number);
   stop.Stop();
   for (std::thread& t : threads) t.join();
+  // The Lease is given up only after the reconcile thread has ended, so no write of ours is in flight when
+  // another replica takes over.
+  if (elector_ptr != nullptr && elector_ptr->IsLeader()) (void)elector_ptr->Release(WallSeconds());
   if (history && !config.embedded.snapshot_file.empty()) {
     if (auto saved = SaveSnapshot(*history, config.embedded.snapshot_file); !saved) {
       spdlog::warn("snapshot write failed err={}", LogQuote(saved.error().message));

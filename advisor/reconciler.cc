@@ -39,6 +39,16 @@ std::optional<int> AnnotationInt(const HpaObject& hpa, const char* key) {
   return std::nullopt;  // a bad annotation is ignored (the HPA's own values stand), not fatal
 }
 
+// The minReplicas and maxReplicas of the advisor's last write (kWrittenAnnotation), when the annotation is there
+// and readable.
+std::optional<std::pair<int, int>> Written(const HpaObject& hpa) {
+  auto it = hpa.annotations.find(kWrittenAnnotation);
+  if (it == hpa.annotations.end()) return std::nullopt;
+  int min = 0, max = 0;
+  if (std::sscanf(it->second.c_str(), "minReplicas=%d,maxReplicas=%d", &min, &max) != 2) return std::nullopt;
+  return std::make_pair(min, max);
+}
+
 // HpaSpec's target is a fraction; the API's is whole percent. An HPA without metrics scales on CPU at 80%.
 double TargetFraction(const HpaObject& hpa) { return hpa.cpu_target_percent.value_or(80) / 100.0; }
 
@@ -136,10 +146,19 @@ WorkloadOutcome Reconciler::Decide(const Workload& workload, double now_seconds,
     if (auto parsed = ParseMicroTime(it->second)) state.last_change_seconds = *parsed;
   }
   AdvisorPolicy& policy = input.policy;
-  policy.floor_replicas =
-      wc.floor_replicas > 0 ? wc.floor_replicas : AnnotationInt(hpa, kFloorAnnotation).value_or(hpa.min_replicas);
-  policy.max_replicas =
-      wc.max_replicas > 0 ? wc.max_replicas : AnnotationInt(hpa, kMaxAnnotation).value_or(hpa.max_replicas);
+  // The user's bounds: from the config; else as recorded when the advisor first wrote the HPA; but a spec that
+  // differs from what the advisor last wrote was edited by someone, and their values are the new bounds.
+  const auto written = Written(hpa);
+  const bool min_edited = written && written->first != hpa.min_replicas;
+  const bool max_edited = written && written->second != hpa.max_replicas;
+  policy.floor_replicas = wc.floor_replicas > 0 ? wc.floor_replicas
+                          : min_edited          ? hpa.min_replicas
+                                                : AnnotationInt(hpa, kFloorAnnotation).value_or(hpa.min_replicas);
+  policy.max_replicas = wc.max_replicas > 0 ? wc.max_replicas
+                        : max_edited        ? hpa.max_replicas
+                                            : AnnotationInt(hpa, kMaxAnnotation).value_or(hpa.max_replicas);
+  outcome.floor_replicas = policy.floor_replicas;
+  outcome.max_bound = policy.max_replicas;
   policy.target_utilization = wc.target_utilization > 0 ? wc.target_utilization : state.hpa.target_utilization;
   // Lowering waits three passes after any change: a pre-warm is not undone by the next noisy pass.
   policy.cooldown_seconds = 3 * config_.interval_seconds;
@@ -203,7 +222,9 @@ void Reconciler::Apply(const Workload& workload, WorkloadOutcome& outcome, doubl
   if (want.min_replicas != hpa.min_replicas) change.min_replicas = want.min_replicas;
   if (want.max_replicas != hpa.max_replicas) change.max_replicas = want.max_replicas;
   const int target_percent = static_cast<int>(std::lround(want.target_utilization * 100));
-  if (target_percent != static_cast<int>(std::lround(TargetFraction(hpa) * 100))) {
+  // A target is retuned only on an HPA that scales on CPU utilisation (adding a signal is not a retuning).
+  const bool scales_on_cpu = hpa.cpu_target_percent.has_value() || hpa.metrics_json == "[]";
+  if (scales_on_cpu && target_percent != static_cast<int>(std::lround(TargetFraction(hpa) * 100))) {
     change.cpu_target_percent = target_percent;
     change.base_metrics_json = hpa.metrics_json;
   }
@@ -215,21 +236,41 @@ void Reconciler::Apply(const Workload& workload, WorkloadOutcome& outcome, doubl
                  LogQuote(decision.detail));
     return;
   }
-  if (auto rejected = rejected_.find(hpa.ref);
-      rejected != rejected_.end() && rejected->second == hpa.resource_version) {
-    outcome.error = "the last patch was refused as invalid; not retried until the HPA changes";
+  if (auto rejected = rejected_.find(hpa.ref); rejected != rejected_.end() && rejected->second == hpa.generation) {
+    outcome.error = "the last patch was refused as invalid; not retried until the HPA's spec changes";
     return;
   }
   if (!is_leader_()) {
     outcome.error = "leadership lost: not written";
     return;
   }
-  change.resource_version = hpa.resource_version;
+  // Re-read just before writing: the HPA controller writes status every 15 s, so the list's resourceVersion may
+  // be minutes old at the end of a long pass. Decided on a spec that has changed since: decided again next pass.
+  auto fresh = hpas_->GetHpa(hpa.ref);
+  if (!fresh) {
+    ++report.errors;
+    outcome.error = fresh.error().message;
+    CountError("reread", fresh.error());
+    return;
+  }
+  if (fresh->min_replicas != hpa.min_replicas || fresh->max_replicas != hpa.max_replicas ||
+      fresh->cpu_target_percent != hpa.cpu_target_percent || fresh->metrics_json != hpa.metrics_json) {
+    outcome.error = "the HPA's spec changed during the pass: decided again next pass";
+    return;
+  }
+  change.resource_version = fresh->resource_version;
   change.annotations[kDecisionAnnotation] = decision.reason + ": " + decision.detail;
   change.annotations[kChangeAnnotation] = FormatMicroTime(now_seconds);
-  // The user's bounds as they were when the advisor first changed the HPA: later passes keep within them.
-  if (!hpa.annotations.count(kFloorAnnotation)) change.annotations[kFloorAnnotation] = std::to_string(hpa.min_replicas);
-  if (!hpa.annotations.count(kMaxAnnotation)) change.annotations[kMaxAnnotation] = std::to_string(hpa.max_replicas);
+  change.annotations[kWrittenAnnotation] =
+      "minReplicas=" + std::to_string(want.min_replicas) + ",maxReplicas=" + std::to_string(want.max_replicas);
+  // The user's bounds (recorded the first time, updated after a user's edit): later passes keep within them.
+  for (const auto& [key, value] :
+       {std::pair{kFloorAnnotation, outcome.floor_replicas}, std::pair{kMaxAnnotation, outcome.max_bound}}) {
+    auto current = hpa.annotations.find(key);
+    if (current == hpa.annotations.end() || current->second != std::to_string(value)) {
+      change.annotations[key] = std::to_string(value);
+    }
+  }
   auto patched = hpas_->PatchHpa(hpa.ref, change, config_.dry_run ? ApplyMode::kDryRun : ApplyMode::kApply);
   const MetricLabels labels_ok = {{"mode", mode}, {"result", "ok"}, {"target", "hpa"}};
   if (patched) {
@@ -248,7 +289,7 @@ void Reconciler::Apply(const Workload& workload, WorkloadOutcome& outcome, doubl
   CountError("patch", error);
   metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
                  {{"mode", mode}, {"result", std::string(ErrorKindName(error.kind))}, {"target", "hpa"}});
-  if (error.kind == ErrorKind::kRejected) rejected_[hpa.ref] = hpa.resource_version;
+  if (error.kind == ErrorKind::kRejected) rejected_[hpa.ref] = fresh->generation;
   spdlog::warn("hpa patch failed hpa={}/{} kind={} err={}", hpa.ref.ns, hpa.ref.name, ErrorKindName(error.kind),
                LogQuote(error.message));
 }
@@ -262,6 +303,15 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
     bool complete = true, calibrated = true;
   };
   std::map<std::string, Need> needs;
+  // A listed workload on a pool that is not in this pass (opted out, deleted, another namespace) makes its
+  // pool's need unknown: left alone.
+  for (const WorkloadConfig& listed : config_.workloads) {
+    if (listed.node_pool.empty()) continue;
+    const bool seen = std::any_of(workloads.begin(), workloads.end(), [&](const Workload& w) {
+      return w.ref.ns == listed.ns && w.ref.name == listed.name;
+    });
+    if (!seen) needs[listed.node_pool].complete = false;
+  }
   for (size_t i = 0; i < workloads.size(); ++i) {
     const WorkloadConfig& wc = workloads[i].config;
     if (wc.node_pool.empty()) continue;
@@ -281,13 +331,22 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
     auto read = pools_read.find(pool_id);
     if (!need.complete || read == pools_read.end()) continue;
     const NodePool& pool = read->second;
+    if (!pool.auto_scale) {
+      // Turning autoscaling on is the owner's decision, not a retuning.
+      if (!warned_pools_[pool_id]) {
+        warned_pools_[pool_id] = true;
+        spdlog::warn("node pool not managed: autoscaling is off node_pool={}", pool_id);
+      }
+      continue;
+    }
     const int cap = 25;  // DigitalOcean's default Droplet limit per account: the API refuses more
     int min_nodes = std::clamp(static_cast<int>(std::ceil(need.min_nodes - 1e-9)), 1, cap);
-    int max_nodes = std::clamp(static_cast<int>(std::ceil(need.max_nodes - 1e-9)), min_nodes, cap);
-    if (!need.calibrated) {  // as for replicas: an uncalibrated forecast never lowers
-      min_nodes = std::max(min_nodes, pool.min_nodes);
-      max_nodes = std::max(max_nodes, pool.max_nodes);
-    }
+    // max_nodes is a guard: raised when the managed workloads need more, never lowered below what the pool has
+    // (other workloads, DaemonSets and system pods need room the advisor does not see), and never below the
+    // current count (a PUT clamps the count into the bounds: that would delete nodes).
+    int max_nodes = std::max(
+        {std::clamp(static_cast<int>(std::ceil(need.max_nodes - 1e-9)), min_nodes, cap), pool.max_nodes, pool.count});
+    if (!need.calibrated) min_nodes = std::max(min_nodes, pool.min_nodes);  // an uncalibrated forecast never lowers
     const MetricLabels who = {{"node_pool", pool_id}};
     gauges.Set("topdog_advisor_node_pool_recommended_min_nodes", "min_nodes the last pass recommended.", who,
                min_nodes);
@@ -297,7 +356,7 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
                pool.min_nodes);
     gauges.Set("topdog_advisor_node_pool_max_nodes", "The node pool's max_nodes as read in the last pass.", who,
                pool.max_nodes);
-    if (pool.auto_scale && min_nodes == pool.min_nodes && max_nodes == pool.max_nodes) continue;
+    if (min_nodes == pool.min_nodes && max_nodes == pool.max_nodes) continue;
     PoolState& state = pool_state_[pool_id];
     if (now_seconds - state.last_update_seconds < config_.digitalocean.min_update_interval_seconds) continue;
     if (config_.dry_run) {
@@ -310,7 +369,16 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
       continue;
     }
     if (!is_leader_()) continue;
-    auto updated = pools_->SetBounds(config_.digitalocean.cluster_id, pool, min_nodes, max_nodes);
+    // Re-read just before the PUT: it carries the count, and the cluster autoscaler may have resized the pool
+    // since the read at the start of the pass (the API has no precondition to catch that).
+    auto fresh = pools_->GetNodePool(config_.digitalocean.cluster_id, pool_id);
+    if (!fresh) {
+      ++report.errors;
+      CountError("node_pool_read", fresh.error());
+      continue;
+    }
+    max_nodes = std::max({max_nodes, fresh->count, fresh->max_nodes});
+    auto updated = pools_->SetBounds(config_.digitalocean.cluster_id, *fresh, min_nodes, max_nodes);
     if (!updated) {
       ++report.errors;
       CountError("node_pool_update", updated.error());
@@ -346,6 +414,10 @@ PassReport Reconciler::RunOnce(double now_seconds) {
   GaugeBatch gauges;
   std::map<std::string, NodePool> pools_read;
   for (const Workload& workload : *workloads) {
+    if (!is_leader_()) {  // stopping, or leadership lost: the rest waits for the next leader's pass
+      report.skipped_why = "stopped or lost leadership during the pass";
+      break;
+    }
     WorkloadOutcome outcome = Decide(workload, now_seconds, gauges, pools_read);
     metrics_.Count("topdog_advisor_decisions_total", "Workload decisions of reconcile passes, by reason.",
                    {{"reason", outcome.decision.reason}});
@@ -361,7 +433,9 @@ PassReport Reconciler::RunOnce(double now_seconds) {
     }
     report.workloads.push_back(std::move(outcome));
   }
-  ReconcilePools(*workloads, report.workloads, pools_read, now_seconds, gauges, report);
+  if (report.workloads.size() == workloads->size()) {  // a pass cut short decides no pool
+    ReconcilePools(*workloads, report.workloads, pools_read, now_seconds, gauges, report);
+  }
   gauges.Set("topdog_advisor_managed_workloads", "Workloads (HPAs) the advisor manages.", {},
              static_cast<double>(workloads->size()));
   metrics_.Publish(gauges,

@@ -24,12 +24,16 @@ inline constexpr const char* kFloorAnnotation = "advisor.topdog.dev/floor-replic
 inline constexpr const char* kMaxAnnotation = "advisor.topdog.dev/max-replicas";        // the user's bound
 inline constexpr const char* kDecisionAnnotation = "advisor.topdog.dev/last-decision";  // reason: detail
 inline constexpr const char* kChangeAnnotation = "advisor.topdog.dev/last-change";      // RFC 3339
+// What the advisor last wrote ("minReplicas=6,maxReplicas=40"): a spec that differs from it was edited by a user,
+// whose values then become the floor and the bound.
+inline constexpr const char* kWrittenAnnotation = "advisor.topdog.dev/written";
 
 // The seams the reconciler writes through (KubeClient and DoClient in the daemon; fakes in unit tests).
 class HpaApi {
  public:
   virtual ~HpaApi() = default;
   virtual Result<std::vector<HpaObject>> ListHpas(const std::vector<std::string>& namespaces) = 0;
+  virtual Result<HpaObject> GetHpa(const HpaRef& ref) = 0;
   virtual Result<HpaObject> PatchHpa(const HpaRef& ref, const HpaChange& change, ApplyMode mode) = 0;
 };
 
@@ -48,6 +52,7 @@ class KubeHpaApi : public HpaApi {
   Result<std::vector<HpaObject>> ListHpas(const std::vector<std::string>& namespaces) override {
     return client_.ListHpas(namespaces);
   }
+  Result<HpaObject> GetHpa(const HpaRef& ref) override { return client_.GetHpa(ref); }
   Result<HpaObject> PatchHpa(const HpaRef& ref, const HpaChange& change, ApplyMode mode) override {
     return client_.PatchHpa(ref, change, mode);
   }
@@ -74,8 +79,9 @@ class DoNodePoolApi : public NodePoolApi {
 struct WorkloadOutcome {
   HpaRef ref;
   WorkloadDecision decision;
-  std::string error;     // what failed, when something did ("" otherwise)
-  bool written = false;  // a patch (or dry-run patch) was accepted
+  std::string error;                      // what failed, when something did ("" otherwise)
+  bool written = false;                   // a patch (or dry-run patch) was accepted
+  int floor_replicas = 0, max_bound = 0;  // the user's bounds the decision kept within
 };
 
 struct PassReport {
@@ -119,9 +125,10 @@ class Reconciler {
   NodePoolApi* pools_;
   DaemonMetrics& metrics_;
   std::function<bool()> is_leader_;
-  // HPAs whose last patch was refused as invalid (422), by the resourceVersion it was refused at: not retried
-  // until the HPA changes (a terminal error is not retried every pass).
-  std::map<HpaRef, std::string> rejected_;
+  // HPAs whose last patch was refused as invalid (422), by the metadata.generation it was refused at: not
+  // retried until the HPA's spec changes (status writes leave the generation as it is).
+  std::map<HpaRef, long long> rejected_;
+  std::map<std::string, bool> warned_pools_;  // pools without autoscaling: warned about once
   std::map<std::string, PoolState> pool_state_;
 };
 

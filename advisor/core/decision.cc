@@ -129,8 +129,10 @@ WorkloadDecision DecideWorkload(const WorkloadInput& input, const DecisionSettin
     rec.hpa.max_replicas = std::max(rec.hpa.max_replicas, before.max_replicas);
     rec.pool.min_nodes = std::max(rec.pool.min_nodes, input.state.pool.min_nodes);
     rec.pool.max_nodes = std::max(rec.pool.max_nodes, input.state.pool.max_nodes);
-    rec.changed = !(rec.hpa == before) || !(rec.pool == input.state.pool);
   }
+  // A change is a change of the HPA: node pools may be shared by several workloads, so the reconciler sums
+  // their needs and decides pools itself (rec.pool is this workload's alone).
+  rec.changed = !(rec.hpa == before);
   out.recommendation = rec;
   const std::string numbers = Format("forecast peak %.3g req/s in %.0f min, capacity %.3g req/s per pod",
                                      out.peak_demand, used.horizon_seconds / 60, out.pod_capacity);
@@ -143,7 +145,7 @@ WorkloadDecision DecideWorkload(const WorkloadInput& input, const DecisionSettin
   }
   out.outcome = DecisionOutcome::kChange;
   out.reason = rec.hpa.min_replicas > before.min_replicas ? "raise" : "lower";
-  if (rec.hpa.min_replicas == before.min_replicas) out.reason = "bounds";
+  if (rec.hpa.min_replicas == before.min_replicas) out.reason = "bounds";  // maxReplicas or the target
   out.detail = numbers + Format(": minReplicas %.0f -> %.0f, maxReplicas %.0f", before.min_replicas,
                                 rec.hpa.min_replicas, rec.hpa.max_replicas);
   return out;

@@ -42,8 +42,8 @@ enum class DecisionOutcome { kChange, kHold, kSkip };
 
 struct WorkloadDecision {
   DecisionOutcome outcome = DecisionOutcome::kSkip;
-  // A label value: "raise", "lower", "no_change", "cooldown", "stale_data", "sparse_data", "no_data",
-  // "no_capacity", "short_history".
+  // A label value: "raise", "lower", "bounds" (maxReplicas or the target only), "no_change", "cooldown",
+  // "stale_data", "sparse_data", "no_data", "no_capacity", "short_history".
   std::string reason;
   std::string detail;  // one line for the log and the decision annotation
   std::vector<HorizonForecast> forecasts;

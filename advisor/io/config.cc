@@ -58,14 +58,26 @@ Result<double> GetPositiveDuration(const YAML::Node& map, const char* key, std::
   return seconds;
 }
 
+// http(s)://host[:port][/path], without credentials in it (they would end up in logs; secrets come from files).
+Result<void> CheckUrl(const std::string& url, const std::string& what) {
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    return tl::unexpected(ConfigError(what + " must be an http:// or https:// URL"));
+  }
+  const size_t authority = url.find("://") + 3;
+  const std::string host = url.substr(authority, url.find('/', authority) - authority);
+  if (host.find('@') != std::string::npos) {
+    return tl::unexpected(ConfigError(what + ": no credentials in URLs (use basic_auth.password_file)"));
+  }
+  return {};
+}
+
 Result<TlsOptions> ParseTls(const YAML::Node& node, std::string_view section, std::string_view base_dir) {
   TlsOptions tls;
   if (!node || node.IsNull()) return tls;
-  TRY(CheckKeys(node, section, {"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}));
+  TRY(CheckKeys(node, section, {"ca_file", "cert_file", "key_file", "insecure_skip_verify"}));
   TRY_ASSIGN(tls.ca_file, GetString(node, "ca_file", section));
   TRY_ASSIGN(tls.cert_file, GetString(node, "cert_file", section));
   TRY_ASSIGN(tls.key_file, GetString(node, "key_file", section));
-  TRY_ASSIGN(tls.server_name, GetString(node, "server_name", section));
   TRY_ASSIGN(tls.insecure_skip_verify, GetBool(node, "insecure_skip_verify", section, false));
   tls.ca_file = Resolve(base_dir, tls.ca_file);
   tls.cert_file = Resolve(base_dir, tls.cert_file);
@@ -220,6 +232,10 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   TRY_ASSIGN(d.max_staleness_seconds,
              GetPositiveDuration(decision, "max_staleness", "decision", std::max(300.0, 3 * c.step_seconds)));
   TRY_ASSIGN(d.min_recent_coverage, GetNumber(decision, "min_recent_coverage", "decision", 0.5));
+  if (d.min_recent_coverage < 0 || d.min_recent_coverage > 1) {
+    return tl::unexpected(ConfigError("decision.min_recent_coverage must be in [0, 1] (a share of the last hour)" +
+                                      Where(decision["min_recent_coverage"])));
+  }
   TRY_ASSIGN(d.capacity_window_seconds, GetPositiveDuration(decision, "capacity_window", "decision", 86400));
 
   const YAML::Node prometheus = Section(root, "prometheus");
@@ -228,10 +244,8 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
                   {"url", "bearer_token_file", "basic_auth", "tls_config", "timeout", "attempts"}));
     PrometheusConfig p;
     TRY_ASSIGN(p.url, GetString(prometheus, "url", "prometheus"));
-    if (p.url.rfind("http://", 0) != 0 && p.url.rfind("https://", 0) != 0) {
-      return tl::unexpected(ConfigError("prometheus.url must be an http:// or https:// URL" + Where(prometheus)));
-    }
-    while (!p.url.empty() && p.url.back() == '/') p.url.pop_back();
+    while (!p.url.empty() && p.url.back() == '/') p.url.pop_back();  // first: "http://" alone has no host
+    TRY(CheckUrl(p.url, "prometheus.url"));
     TRY_ASSIGN(p.bearer_token_file, GetString(prometheus, "bearer_token_file", "prometheus"));
     p.bearer_token_file = Resolve(base_dir, p.bearer_token_file);
     TRY(ParseBasicAuth(prometheus["basic_auth"], "prometheus.basic_auth", base_dir, p.basic_user,
@@ -264,9 +278,7 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
       TRY(CheckKeys(item, "embedded.targets[]", {"name", "url", "bearer_token_file", "basic_auth"}));
       TRY_ASSIGN(t.url, GetString(item, "url", "embedded.targets[]"));
       TRY_ASSIGN(t.name, GetString(item, "name", "embedded.targets[]"));
-      if (t.url.rfind("http://", 0) != 0 && t.url.rfind("https://", 0) != 0) {
-        return tl::unexpected(ConfigError("embedded.targets[].url must be an http(s) URL" + Where(item)));
-      }
+      TRY(CheckUrl(t.url, "embedded.targets[].url"));
       if (t.name.empty()) t.name = t.url;
       TRY_ASSIGN(t.bearer_token_file, GetString(item, "bearer_token_file", "embedded.targets[]"));
       t.bearer_token_file = Resolve(base_dir, t.bearer_token_file);
@@ -306,7 +318,8 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   TRY(CheckKeys(leader, "leader_election",
                 {"enabled", "namespace", "name", "lease_duration", "renew_deadline", "retry_period"}));
   LeaderElectionConfig& l = c.leader_election;
-  TRY_ASSIGN(l.enabled, GetBool(leader, "enabled", "leader_election", false));
+  // On by default with Kubernetes: the Deployment runs two replicas, and both must not write.
+  TRY_ASSIGN(l.enabled, GetBool(leader, "enabled", "leader_election", k.mode != KubeMode::kNone));
   std::string text;
   TRY_ASSIGN(text, GetString(leader, "namespace", "leader_election"));
   if (!text.empty()) l.ns = text;
@@ -318,7 +331,7 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   if (!(l.retry_period_seconds < l.renew_deadline_seconds && l.renew_deadline_seconds < l.lease_duration_seconds)) {
     return tl::unexpected(ConfigError("leader_election: retry_period < renew_deadline < lease_duration"));
   }
-  if (l.enabled && k.mode == KubeMode::kNone) {
+  if (l.enabled && k.mode == KubeMode::kNone) {  // only when asked for explicitly
     return tl::unexpected(ConfigError("leader_election needs kubernetes (a Lease)"));
   }
 
@@ -331,6 +344,9 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   TRY_ASSIGN(text, GetString(digitalocean, "api_url", "digitalocean"));
   if (!text.empty()) o.api_url = text;
   while (!o.api_url.empty() && o.api_url.back() == '/') o.api_url.pop_back();
+  if (o.api_url.rfind("http://", 0) != 0 && o.api_url.rfind("https://", 0) != 0) {
+    return tl::unexpected(ConfigError("digitalocean.api_url must be an http:// or https:// URL" + Where(digitalocean)));
+  }
   TRY_ASSIGN(o.cluster_id, GetString(digitalocean, "cluster_id", "digitalocean"));
   TRY_ASSIGN(o.min_update_interval_seconds,
              GetPositiveDuration(digitalocean, "min_update_interval", "digitalocean", 300));

@@ -19,6 +19,23 @@ using nlohmann::json;
 constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::hours(1);
 constexpr double kDefaultRetryAfterSeconds = 60;
 
+// A node pool nests a few levels. nlohmann's dump() (the echoed tags/labels/taints) recurses once per level, so a
+// deeper answer (a broken or hostile peer) is refused when parsed instead of overflowing the stack later.
+constexpr int kMaxJsonDepth = 100;
+
+// json::parse without exceptions and with the depth bound; discarded when either is violated.
+json ParseJson(std::string_view text) {
+  bool too_deep = false;
+  json doc = json::parse(
+      text,
+      [&too_deep](int depth, json::parse_event_t, json&) {
+        too_deep = too_deep || depth > kMaxJsonDepth;
+        return !too_deep;
+      },
+      /*allow_exceptions=*/false);
+  return too_deep ? json(json::value_t::discarded) : doc;
+}
+
 double SystemNowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -65,15 +82,6 @@ std::string ApiErrorText(const std::string& body) {
   return text.empty() ? "(empty body)" : text;
 }
 
-// Belt and braces: an answer that quotes the token back must not put it in a log line.
-std::string Redact(std::string text, const std::string& token) {
-  if (token.empty()) return text;
-  for (size_t at = text.find(token); at != std::string::npos; at = text.find(token, at)) {
-    text.replace(at, token.size(), "<redacted>");
-  }
-  return text;
-}
-
 Result<int> CountField(const json& pool, const char* key, bool required) {
   auto it = pool.find(key);
   if (it == pool.end() || it->is_null()) {
@@ -101,7 +109,7 @@ Result<std::string> EchoField(const json& pool, const char* key, json::value_t w
 }  // namespace
 
 Result<NodePool> ParseNodePoolAnswer(std::string_view body) {
-  json root = json::parse(body, nullptr, false);
+  json root = ParseJson(body);
   if (!root.is_object()) return MakeError(ErrorKind::kBadData, "node pool answer is not a JSON object");
   auto found = root.find("node_pool");
   if (found == root.end() || !found->is_object()) {
@@ -233,7 +241,7 @@ Result<NodePool> DoClient::Exchange(const std::string& method, const std::string
   request.body = std::move(body);
   auto response = http_.Send(request);
   if (!response)
-    return tl::unexpected(Error{response.error().kind, Redact(response.error().message, *token)}.WithContext(what));
+    return tl::unexpected(Error{response.error().kind, RedactSecret(response.error().message, *token)}.WithContext(what));
 
   const double now_seconds = now_seconds_();
   RememberBudget(*response, now_seconds);
@@ -244,7 +252,7 @@ Result<NodePool> DoClient::Exchange(const std::string& method, const std::string
     if (!pool) return tl::unexpected(pool.error().WithContext(what));
     return pool;
   }
-  std::string message = what + ": " + std::to_string(status) + " " + Redact(ApiErrorText(response->body), *token);
+  std::string message = what + ": " + std::to_string(status) + " " + RedactSecret(ApiErrorText(response->body), *token);
   ErrorKind kind = ErrorKind::kRejected;  // 401, 403, 422 and the other 4xx: the same request fails again
   if (status == 404) {
     kind = ErrorKind::kNotFound;

@@ -187,7 +187,26 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   }
   // libcurl adds "Expect: 100-continue" to larger bodies; the API servers answer directly.
   headers = curl_slist_append(headers, "Expect:");
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  // tls.server_name (kubeconfig's tls-server-name): the URL names the certificate's host, and CONNECT_TO sends
+  // the connection to the address the caller gave; curl then uses that name for SNI and verification.
+  std::string url = request.url;
+  curl_slist* connect_to = nullptr;
+  if (const std::string& name = impl_->options.tls.server_name; !name.empty()) {
+    const size_t scheme_end = url.find("://");
+    if (scheme_end != std::string::npos) {
+      const size_t host_begin = scheme_end + 3;
+      const size_t host_end = std::min(url.find('/', host_begin), url.size());
+      const std::string authority = url.substr(host_begin, host_end - host_begin);
+      const size_t colon = authority.rfind(':');
+      const bool has_port = colon != std::string::npos && authority.find(']', colon) == std::string::npos;
+      const std::string host = has_port ? authority.substr(0, colon) : authority;
+      const std::string port = has_port ? authority.substr(colon + 1) : (url.rfind("https", 0) == 0 ? "443" : "80");
+      url = url.substr(0, host_begin) + name + ":" + port + url.substr(host_end);
+      connect_to = curl_slist_append(nullptr, (name + ":" + port + ":" + host + ":" + port).c_str());
+      curl_easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to);
+    }
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
@@ -208,7 +227,9 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_CONNECT_TO, nullptr);
   curl_slist_free_all(headers);
+  curl_slist_free_all(connect_to);
   impl_->Give(curl);
 
   // The URL without its query: queries may be long, and credentials never travel in our URLs anyway.
@@ -234,8 +255,8 @@ Result<std::string> SecretFile::Read() {
   struct stat info {};
   if (stat(path_.c_str(), &info) != 0) {
     const int error = errno;
-    return MakeError(error == ENOENT ? ErrorKind::kNotFound : ErrorKind::kRejected,
-                     "secret file " + path_ + ": " + std::strerror(error));
+    // kRejected even when absent: we cannot authenticate, which callers must not read as "no such data".
+    return MakeError(ErrorKind::kRejected, "secret file " + path_ + ": " + std::strerror(error));
   }
   const long long mtime_ns = static_cast<long long>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
   if (info.st_size == size_ && mtime_ns == mtime_ns_ && info.st_ino == inode_ && !value_.empty()) return value_;
@@ -285,6 +306,14 @@ Result<HttpResponse> SendWithRetries(HttpClient& client, const HttpRequest& requ
     backoff = std::min(backoff * 2, policy.max_backoff);
   }
   return last;
+}
+
+std::string RedactSecret(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "<redacted>");
+  }
+  return text;
 }
 
 std::string UrlEncode(std::string_view text) {

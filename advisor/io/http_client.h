@@ -78,7 +78,7 @@ class CurlHttpClient : public HttpClient {
 class SecretFile {
  public:
   explicit SecretFile(std::string path) : path_(std::move(path)) {}
-  // The file's content without trailing whitespace. Errors: kNotFound / kRejected (unreadable), kBadData (empty).
+  // The file's content without trailing whitespace. Errors: kRejected (absent or unreadable), kBadData (empty).
   Result<std::string> Read();
   const std::string& path() const { return path_; }
 
@@ -110,6 +110,10 @@ Result<HttpResponse> SendWithRetries(HttpClient& client, const HttpRequest& requ
 // The wait a 429/503 answer asks for: Retry-After in seconds (or an HTTP date is ignored), capped at `cap`;
 // nullopt when absent or unparsable.
 std::optional<std::chrono::milliseconds> RetryAfter(const HttpResponse& response, std::chrono::milliseconds cap);
+
+// `text` with every occurrence of `secret` replaced by "<redacted>": error messages quote peers' answers, and an
+// answer that echoes our request must not put a token into a log line.
+std::string RedactSecret(std::string text, std::string_view secret);
 
 // Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
 std::string UrlEncode(std::string_view text);

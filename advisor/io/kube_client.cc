@@ -14,6 +14,24 @@ constexpr std::string_view kHpaApi = "/apis/autoscaling/v2";
 constexpr std::string_view kLeaseApi = "/apis/coordination.k8s.io/v1";
 constexpr int kListPageSize = 500;
 
+// The objects read here nest about ten levels (managedFields the most). nlohmann's dump(), copies and
+// comparisons recurse once per level, so a deeper document (a broken or hostile peer: the body limit is
+// 256 MiB) is refused when parsed instead of overflowing the stack later. Parsing itself is iterative.
+constexpr int kMaxJsonDepth = 100;
+
+// json::parse without exceptions and with the depth bound; discarded when either is violated.
+json ParseJson(std::string_view text) {
+  bool too_deep = false;
+  json doc = json::parse(
+      text,
+      [&too_deep](int depth, json::parse_event_t, json&) {
+        too_deep = too_deep || depth > kMaxJsonDepth;
+        return !too_deep;
+      },
+      /*allow_exceptions=*/false);
+  return too_deep ? json(json::value_t::discarded) : doc;
+}
+
 Error BadAnswer(std::string_view what, const std::string& why) {
   return Error{ErrorKind::kBadData, std::string(what) + ": " + why};
 }
@@ -59,6 +77,9 @@ Result<HpaObject> ParseHpaJson(const json& doc) {
   if (name->empty() || ns->empty()) return MakeError(ErrorKind::kBadData, "HPA: no metadata.name or namespace");
   hpa.ref = HpaRef{*ns, *name};
   hpa.resource_version = *rv;
+  if (auto generation = metadata.find("generation"); generation != metadata.end() && generation->is_number_integer()) {
+    hpa.generation = generation->get<long long>();
+  }
   const std::string where = "HPA " + *ns + "/" + *name;
   auto bad = [&](const std::string& why) { return tl::unexpected(BadAnswer(where, why)); };
   if (auto annotations = metadata.find("annotations"); annotations != metadata.end() && !annotations->is_null()) {
@@ -124,7 +145,7 @@ json LeaseJson(const std::string& ns, const std::string& name, const LeaseRecord
 }
 
 Result<LeaseRecord> ParseLease(std::string_view body) {
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const json doc = ParseJson(body);
   if (doc.is_discarded() || !doc.is_object()) return MakeError(ErrorKind::kBadData, "Lease: not a JSON object");
   LeaseRecord record;
   auto rv = GetString(ObjectOrEmpty(doc, "metadata"), "resourceVersion", "Lease metadata");
@@ -157,7 +178,7 @@ Result<LeaseRecord> ParseLease(std::string_view body) {
 // The error for a non-2xx answer: kind by status, message from the Kubernetes Status object when there is one.
 Error StatusError(const std::string& method, const std::string& path, const HttpResponse& response) {
   std::string detail;
-  const json status = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  const json status = ParseJson(response.body);
   if (status.is_object() && status.value("kind", json()) == "Status") {
     auto text = [&](const char* key) {
       auto it = status.find(key);
@@ -213,7 +234,7 @@ Result<std::string> BuildHpaMergePatch(const HpaChange& change) {
     if (change.base_metrics_json.empty()) {
       return MakeError(ErrorKind::kRejected, "a CPU target change needs the HPA's observed spec.metrics");
     }
-    json metrics = json::parse(change.base_metrics_json, nullptr, /*allow_exceptions=*/false);
+    json metrics = ParseJson(change.base_metrics_json);
     if (metrics.is_discarded() || !metrics.is_array()) {
       return MakeError(ErrorKind::kRejected, "the observed spec.metrics is not a JSON list");
     }
@@ -247,7 +268,7 @@ Result<std::string> BuildHpaMergePatch(const HpaChange& change) {
 }
 
 Result<HpaObject> ParseHpa(std::string_view text) {
-  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const json doc = ParseJson(text);
   if (doc.is_discarded()) return MakeError(ErrorKind::kBadData, "HPA: not JSON");
   return ParseHpaJson(doc);
 }
@@ -280,9 +301,19 @@ Result<HttpResponse> KubeClient::Send(const std::string& method, const std::stri
   auto response = http_.Send(request);
   if (!response) return tl::unexpected(response.error().WithContext(method + " " + path));
   if (response->status < 200 || response->status > 299) {
-    return tl::unexpected(StatusError(method, path, *response));
+    Error error = StatusError(method, path, *response);
+    error.message = RedactSecret(std::move(error.message), *token);
+    return tl::unexpected(std::move(error));
   }
   return response;
+}
+
+Result<HpaObject> KubeClient::GetHpa(const HpaRef& ref) {
+  auto response = Send("GET", HpaPath(ref), "", "");
+  if (!response) return tl::unexpected(response.error());
+  auto hpa = ParseHpa(response->body);
+  if (!hpa) return tl::unexpected(hpa.error().WithContext("GET " + HpaPath(ref)));
+  return hpa;
 }
 
 Result<std::vector<HpaObject>> KubeClient::ListHpas(const std::vector<std::string>& namespaces) {
@@ -302,7 +333,7 @@ Result<std::vector<HpaObject>> KubeClient::ListHpas(const std::vector<std::strin
       if (!continue_token.empty()) query += "&continue=" + UrlEncode(continue_token);
       auto response = Send("GET", collection + query, "", "");
       if (!response) return tl::unexpected(response.error());
-      const json doc = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+      const json doc = ParseJson(response->body);
       const std::string where = "GET " + collection;
       if (doc.is_discarded() || !doc.is_object()) return tl::unexpected(BadAnswer(where, "not a JSON object"));
       auto items = doc.find("items");

@@ -37,6 +37,7 @@ struct HpaRef {
 struct HpaObject {
   HpaRef ref;
   std::string resource_version;
+  long long generation = 0;  // metadata.generation: changes with the spec only (status writes leave it)
   std::map<std::string, std::string> annotations;
   int min_replicas = 1;  // spec.minReplicas; the API's default 1 when absent
   int max_replicas = 0;  // spec.maxReplicas (required by the API)
@@ -92,6 +93,10 @@ class KubeClient {
   // pages of 500. Sorted as the API server returns them (namespace, name). A failed page fails the whole list:
   // the advisor never acts on part of it.
   Result<std::vector<HpaObject>> ListHpas(const std::vector<std::string>& namespaces);
+
+  // GET one HPA (the reconciler re-reads it just before a patch: the HPA controller writes status every 15 s,
+  // so a resourceVersion from the list at the start of a long pass would be stale).
+  Result<HpaObject> GetHpa(const HpaRef& ref);
 
   // PATCH /apis/autoscaling/v2/namespaces/NS/horizontalpodautoscalers/NAME?fieldManager=topdog-advisor
   // [&dryRun=All] with BuildHpaMergePatch(change). Returns the object as the server answered: for kDryRun, the

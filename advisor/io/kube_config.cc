@@ -134,9 +134,9 @@ Result<KubeAccess> ParseKubeconfig(const YAML::Node& root, std::string_view kube
   const std::string cluster_where = "cluster " + *cluster_name;
   auto server = GetString(*cluster, "server", cluster_where);
   if (!server) return tl::unexpected(server.error());
-  if (server->empty()) return tl::unexpected(BadConfig(cluster_where + " has no server"));
   access.server = *server;
   while (!access.server.empty() && access.server.back() == '/') access.server.pop_back();
+  if (access.server.empty()) return tl::unexpected(BadConfig(cluster_where + " has no server"));  // also "/"
   if (auto proxy = GetString(*cluster, "proxy-url", cluster_where); !proxy || !proxy->empty()) {
     if (!proxy) return tl::unexpected(proxy.error());
     return MakeError(ErrorKind::kRejected, "kubeconfig: " + cluster_where + ": proxy-url is not supported");

@@ -134,7 +134,7 @@ Result<std::string> PrometheusSource::Get(const std::string& path_and_query) {
   HttpRequest request;
   request.url = base_url_ + path_and_query;
   request.headers.emplace_back("Accept", "application/json");
-  if (!authorization->empty()) request.headers.emplace_back("Authorization", std::move(*authorization));
+  if (!authorization->empty()) request.headers.emplace_back("Authorization", *authorization);
   auto response = SendWithRetries(client_, request, options_.retry, sleeper_);
   if (!response) {
     const Error& error = response.error();
@@ -143,7 +143,17 @@ Result<std::string> PrometheusSource::Get(const std::string& path_and_query) {
     return tl::unexpected(Error{
         error.kind, error.message + " (after " + std::to_string(std::max(options_.retry.attempts, 1)) + " attempts)"});
   }
-  if (response->status != 200) return tl::unexpected(StatusError(*response, std::max(options_.retry.attempts, 1)));
+  if (response->status != 200) {
+    Error error = StatusError(*response, std::max(options_.retry.attempts, 1));
+    // A proxy's page that echoes our request must not put the credentials (the header value or the bare token
+    // or password inside it) into a log line.
+    const std::string& header = *authorization;
+    error.message = RedactSecret(std::move(error.message), header);
+    if (const size_t space = header.find(' '); space != std::string::npos) {
+      error.message = RedactSecret(std::move(error.message), std::string_view(header).substr(space + 1));
+    }
+    return tl::unexpected(std::move(error));
+  }
   return std::move(response->body);
 }
 

@@ -366,7 +366,7 @@ TEST_F(DoClientTest, AMissingTokenFileSendsNothing) {
   std::remove(token_path_.c_str());
   auto result = client_.GetNodePool("c-1", "p-1");
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(result.error().kind, ErrorKind::kRejected);
   EXPECT_NE(result.error().message.find(token_path_), std::string::npos);
   EXPECT_TRUE(http_.requests.empty());
 }

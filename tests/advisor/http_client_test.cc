@@ -131,7 +131,7 @@ TEST_F(SecretFileTest, MissingAndEmptyFilesAreErrorsThatDoNotCarryTheSecret) {
   SecretFile missing(path_.string());
   auto absent = missing.Read();
   ASSERT_FALSE(absent.has_value());
-  EXPECT_EQ(absent.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(absent.error().kind, ErrorKind::kRejected);  // not "no data": we cannot authenticate
   Write(" \n");
   auto empty = missing.Read();
   ASSERT_FALSE(empty.has_value());

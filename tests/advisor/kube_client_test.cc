@@ -359,7 +359,7 @@ TEST(KubeClientTest, TokenFileIsReReadWhenRotated) {
   std::filesystem::remove(token);
   auto gone = client.ListHpas({});
   ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(gone.error().kind, ErrorKind::kRejected);
   EXPECT_EQ(http.requests.size(), 2u);  // nothing sent without a token
   std::filesystem::remove_all(dir);
 }

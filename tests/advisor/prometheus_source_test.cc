@@ -393,7 +393,7 @@ TEST_F(PrometheusSourceTest, BasicAuthSendsTheUserAndThePasswordFromItsFile) {
   options.basic_password_file = ::testing::TempDir() + "/prometheus_source_test_no_such_file";
   auto missing = Source(options).QueryRange("up", 0, 60, 15);
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(missing.error().kind, ErrorKind::kRejected);
   EXPECT_THAT(missing.error().message, HasSubstr("basic auth password"));
   EXPECT_EQ(client_.requests.size(), 1u);  // nothing sent without the password
 }

@@ -23,6 +23,17 @@ class FakeHpaApi : public HpaApi {
     if (list_error) return tl::unexpected(*list_error);
     return hpas;
   }
+  Result<HpaObject> GetHpa(const HpaRef& ref) override {
+    ++gets;
+    for (const HpaObject& hpa : hpas) {
+      if (hpa.ref == ref) {
+        HpaObject fresh = hpa;
+        fresh.resource_version = std::to_string(std::stoll(hpa.resource_version) + status_writes);
+        return fresh;
+      }
+    }
+    return MakeError(ErrorKind::kNotFound, "no such HPA");
+  }
   Result<HpaObject> PatchHpa(const HpaRef& ref, const HpaChange& change, ApplyMode mode) override {
     patches.push_back({ref, change, mode});
     if (!patch_errors.empty()) {
@@ -45,6 +56,8 @@ class FakeHpaApi : public HpaApi {
   std::vector<Error> patch_errors;
   std::vector<Patch> patches;
   std::vector<std::string> listed_namespaces;
+  int gets = 0;
+  int status_writes = 0;  // the HPA controller's status writes since the list: resourceVersion moves on
 };
 
 class FakeNodePoolApi : public NodePoolApi {
@@ -243,12 +256,69 @@ TEST(ReconcilerTest, AConflictIsRetriedNextPassButARejectionOnlyAfterTheHpaChang
   rig.hpas.patch_errors = {Error{ErrorKind::kRejected, "422 spec.minReplicas: Invalid value"}};
   reconciler.RunOnce(kNow + 30);
   EXPECT_EQ(rig.hpas.patches.size(), 3u);
-  reconciler.RunOnce(kNow + 30);  // same resourceVersion: not sent again
+  rig.hpas.status_writes = 5;  // the HPA controller wrote status: the spec is the same, not retried
+  reconciler.RunOnce(kNow + 30);
   EXPECT_EQ(rig.hpas.patches.size(), 3u);
-  rig.hpas.hpas[0].resource_version = "101";  // someone edited the HPA: decide and send again
+  rig.hpas.hpas[0].generation = 2;  // someone edited the spec: decide and send again
   reconciler.RunOnce(kNow + 30);
   EXPECT_EQ(rig.hpas.patches.size(), 4u);
-  EXPECT_EQ(rig.hpas.patches[3].change.resource_version, "101");
+  EXPECT_EQ(rig.hpas.patches[3].change.resource_version, "105");
+}
+
+TEST(ReconcilerTest, StatusWritesSinceTheListDoNotCauseConflictsButSpecEditsStopTheWrite) {
+  Rig rig;
+  rig.hpas.hpas = {Hpa("shop", "backend", 2, 40, true)};
+  rig.source.series[kBackendQuery] = Wave(1);
+  rig.hpas.status_writes = 7;
+  Reconciler reconciler = rig.Make();
+  reconciler.RunOnce(kNow + 30);
+  ASSERT_EQ(rig.hpas.patches.size(), 1u);
+  EXPECT_EQ(rig.hpas.patches[0].change.resource_version, "107");  // re-read just before the patch
+  EXPECT_EQ(rig.hpas.gets, 1);
+
+  // The spec changed between the list and the write: nothing written, decided again next pass.
+  class EditedMeanwhile : public FakeHpaApi {
+   public:
+    Result<HpaObject> GetHpa(const HpaRef& ref) override {
+      auto hpa = FakeHpaApi::GetHpa(ref);
+      if (hpa) hpa->max_replicas = 60;
+      return hpa;
+    }
+  } edited;
+  edited.hpas = {Hpa("shop", "backend", 2, 40, true)};
+  Reconciler second(rig.config, rig.source, &edited, nullptr, rig.metrics, [] { return true; });
+  PassReport report = second.RunOnce(kNow + 30);
+  EXPECT_TRUE(edited.patches.empty());
+  ASSERT_EQ(report.workloads.size(), 1u);
+  EXPECT_EQ(report.workloads[0].error, "the HPA's spec changed during the pass: decided again next pass");
+}
+
+TEST(ReconcilerTest, AUsersEditAfterTheAdvisorsWriteBecomesTheNewBound) {
+  Rig rig;
+  rig.source.series[kBackendQuery] = Wave(1);
+  HpaObject hpa = Hpa("shop", "backend", 12, 60, true);  // the user raised maxReplicas from 40 to 60
+  hpa.annotations[kFloorAnnotation] = "2";
+  hpa.annotations[kMaxAnnotation] = "40";
+  hpa.annotations[kWrittenAnnotation] = "minReplicas=12,maxReplicas=40";
+  hpa.annotations[kChangeAnnotation] = FormatMicroTime(kNow - 86400);
+  rig.hpas.hpas = {hpa};
+  PassReport report = rig.Make().RunOnce(kNow + 30);
+  ASSERT_EQ(report.workloads.size(), 1u);
+  EXPECT_EQ(report.workloads[0].max_bound, 60);
+  EXPECT_EQ(report.workloads[0].floor_replicas, 2);
+  EXPECT_EQ(report.workloads[0].decision.recommendation.hpa.max_replicas, 60);  // not capped back to 40
+  for (const auto& patch : rig.hpas.patches) {
+    EXPECT_FALSE(patch.change.max_replicas.has_value());
+    EXPECT_EQ(patch.change.annotations.at(kMaxAnnotation), "60");
+  }
+
+  // The same without the written annotation (no evidence of an edit): the recorded bound 40 holds.
+  Rig unrecorded;
+  unrecorded.source.series[kBackendQuery] = Wave(1);
+  hpa.annotations.erase(kWrittenAnnotation);
+  unrecorded.hpas.hpas = {hpa};
+  PassReport capped = unrecorded.Make().RunOnce(kNow + 30);
+  EXPECT_EQ(capped.workloads[0].max_bound, 40);
 }
 
 TEST(ReconcilerTest, LeadershipLostMidPassStopsTheRemainingWrites) {
@@ -256,11 +326,21 @@ TEST(ReconcilerTest, LeadershipLostMidPassStopsTheRemainingWrites) {
   rig.hpas.hpas = {Hpa("shop", "backend", 2, 40, true), Hpa("shop", "front", 2, 40, true)};
   rig.source.series[kBackendQuery] = Wave(1);
   rig.source.series[kFrontQuery] = Wave(1);
-  rig.leader_checks_left = 2;  // the check before the pass and the one before the first write
+  rig.leader_checks_left = 3;  // before the pass, before the first workload, before its write
   PassReport report = rig.Make().RunOnce(kNow + 30);
   ASSERT_EQ(rig.hpas.patches.size(), 1u);
-  ASSERT_EQ(report.workloads.size(), 2u);
-  EXPECT_EQ(report.workloads[1].error, "leadership lost: not written");
+  EXPECT_EQ(report.workloads.size(), 1u);  // the second is not even read
+  EXPECT_EQ(report.skipped_why, "stopped or lost leadership during the pass");
+  EXPECT_EQ(rig.source.queries.size(), 1u);
+
+  Rig lost_before_write;
+  lost_before_write.hpas.hpas = {Hpa("shop", "backend", 2, 40, true)};
+  lost_before_write.source.series[kBackendQuery] = Wave(1);
+  lost_before_write.leader_checks_left = 2;  // lost between the decision and the write
+  PassReport late = lost_before_write.Make().RunOnce(kNow + 30);
+  EXPECT_TRUE(lost_before_write.hpas.patches.empty());
+  ASSERT_EQ(late.workloads.size(), 1u);
+  EXPECT_EQ(late.workloads[0].error, "leadership lost: not written");
 
   Rig follower;
   follower.leader = false;
@@ -295,6 +375,48 @@ TEST(ReconcilerTest, NodePoolBoundsFollowTheReplicasOncePerIntervalAndNotOnParti
   reconciler.RunOnce(kNow + 1000);
   EXPECT_EQ(rig.pools.puts.size(), 1u);
   EXPECT_EQ(rig.hpas.patches.size(), 2u);
+}
+
+TEST(ReconcilerTest, NodePoolMaxIsNeverLoweredBelowThePoolAndPoolsWithoutAutoscalingAreLeftAlone) {
+  Rig rig;
+  rig.config.dry_run = false;
+  rig.config.defaults.node_pool = "pool-1";
+  rig.config.defaults.pods_per_node = 4;
+  rig.hpas.hpas = {Hpa("shop", "backend", 2, 40, true)};
+  rig.source.series[kBackendQuery] = Wave(1);
+  rig.pools.pools["pool-1"] = NodePool{"pool-1", "web", 14, true, 1, 20, "", "", ""};  // 40 pods need 10
+  rig.Make(/*with_pools=*/true).RunOnce(kNow + 30);
+  ASSERT_EQ(rig.pools.puts.size(), 1u);
+  EXPECT_EQ(rig.pools.puts[0].max_nodes, 20);  // kept, not lowered to 10
+  EXPECT_GE(rig.pools.puts[0].min_nodes, 3);
+  EXPECT_EQ(rig.pools.gets, 2);  // read for the decision, re-read just before the PUT
+
+  Rig manual;
+  manual.config.dry_run = false;
+  manual.config.defaults.node_pool = "pool-1";
+  manual.config.defaults.pods_per_node = 4;
+  manual.hpas.hpas = {Hpa("shop", "backend", 2, 40, true)};
+  manual.source.series[kBackendQuery] = Wave(1);
+  manual.pools.pools["pool-1"] = NodePool{"pool-1", "web", 3, false, 0, 0, "", "", ""};
+  manual.Make(/*with_pools=*/true).RunOnce(kNow + 30);
+  EXPECT_TRUE(manual.pools.puts.empty());
+}
+
+TEST(ReconcilerTest, APoolWithAListedWorkloadMissingFromThePassIsLeftAlone) {
+  Rig rig;
+  rig.config.dry_run = false;
+  rig.config.defaults.node_pool = "pool-1";
+  rig.config.defaults.pods_per_node = 4;
+  WorkloadConfig front = rig.config.defaults;
+  front.ns = "shop";
+  front.name = "front";  // listed on pool-1, but its HPA is not opted in any more
+  rig.config.workloads = {front};
+  rig.hpas.hpas = {Hpa("shop", "backend", 2, 40, true), Hpa("shop", "front", 2, 40, false)};
+  rig.source.series[kBackendQuery] = Wave(1);
+  rig.pools.pools["pool-1"] = NodePool{"pool-1", "web", 3, true, 1, 5, "", "", ""};
+  rig.Make(/*with_pools=*/true).RunOnce(kNow + 30);
+  EXPECT_EQ(rig.hpas.patches.size(), 1u);
+  EXPECT_TRUE(rig.pools.puts.empty());
 }
 
 TEST(ReconcilerTest, NodePoolsAreNotWrittenInDryRun) {

@@ -137,7 +137,19 @@ def make_handler(api):
     return Handler
 
 
+def die_with_parent():
+    """Asks the kernel to kill this process when the test that started it dies (PR_SET_PDEATHSIG), so a crashed
+    test leaves no fake behind."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def serve(api, argv=None):
+    die_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tls-cert")

@@ -24,6 +24,7 @@ Without a matching fault the request is forwarded as is (pass-through). An unrea
 import argparse
 import http.client
 import json
+import os
 import re
 import sys
 import threading
@@ -160,6 +161,9 @@ class QuietServer(ThreadingHTTPServer):
 
 
 def main(argv=None):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fake_http
+    fake_http.die_with_parent()
     parser = argparse.ArgumentParser()
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--port", type=int, default=0)

@@ -155,3 +155,27 @@ TEST(CurlHttpClientTest, CreateRefusesMissingTlsFilesAndACertificateWithoutKey) 
 
 }  // namespace
 }  // namespace topdog::advisor
+
+namespace topdog::advisor {
+namespace {
+
+TEST(CurlHttpClientTest, AServerNameVerifiesTheCertificateAgainstThatNameWhileConnectingToTheAddress) {
+  // The test certificate names 127.0.0.1 and localhost: reached as 127.0.0.1 it verifies as "localhost".
+  FakeServerProcess fake(kFakes + "fake_echo.py",
+                         {"--tls-cert", kTls + "server.crt", "--tls-key", kTls + "server.key"});
+  HttpClientOptions named;
+  named.tls.ca_file = kTls + "ca.crt";
+  named.tls.server_name = "localhost";
+  auto ok = Client(named)->Send({"GET", fake.Url("https") + "/named", {}, ""});
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(nlohmann::json::parse(ok->body)["headers"]["host"], "localhost:" + std::to_string(fake.port()));
+
+  HttpClientOptions wrong = named;
+  wrong.tls.server_name = "kubernetes.default.svc";  // not in the certificate
+  auto refused = Client(wrong)->Send({"GET", fake.Url("https") + "/named", {}, ""});
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kUnavailable);
+}
+
+}  // namespace
+}  // namespace topdog::advisor
