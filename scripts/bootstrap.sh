@@ -16,7 +16,7 @@ tool_pkgs=(clang libclang-rt-14-dev)
 # forecast benchmark's peers: statsmodels (Holt-Winters) and R's forecast package (ets, stlf, tbats);
 # chromium opens the backtest's report.html headless in its end-to-end test.
 test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client
-  python3-statsmodels r-cran-forecast chromium)
+  python3-statsmodels r-cran-forecast chromium python3-yaml)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;

@@ -153,8 +153,8 @@ namespace topdog::advisor {
 namespace {
 
 TEST(ConfigTest, TheBundledExamplesParse) {
-  for (const char* name : {"embedded-demo.yaml", "cluster.yaml"}) {
-    auto config = LoadConfig(std::string(TOPDOG_SOURCE_DIR) + "/advisor/examples/" + name);
+  for (const char* name : {"advisor/examples/embedded-demo.yaml", "deploy/base/advisor/config.yaml"}) {
+    auto config = LoadConfig(std::string(TOPDOG_SOURCE_DIR) + "/" + name);
     EXPECT_TRUE(config.has_value()) << name << ": " << config.error().message;
   }
 }
