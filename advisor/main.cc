@@ -6,24 +6,24 @@
 // Exit status: 0 done, 2 bad input or usage (the message names the file and line), 1 other failures.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "advisor/core/backtest.h"
 #include "advisor/core/csv.h"
 #include "advisor/core/forecaster.h"
 #include "advisor/core/series.h"
 #include "advisor/daemon.h"
+#include "advisor/io/atomic_file.h"
 #include "advisor/plots.h"
 #include "advisor/report.h"
 #include "common/duration.h"
@@ -70,26 +70,11 @@ bool ReadInput(const std::string& path, std::string& text, std::string* error) {
   return true;
 }
 
-// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
+// Writes `text` to `path` so that a reader never sees half a file (advisor/io/atomic_file.h).
 bool WriteFileAtomically(const std::string& path, const std::string& text, std::string* error) {
-  std::string temporary = path + ".tmp";
-  bool written = false;
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    file << text;
-    written = static_cast<bool>(file.flush());
-  }
-  if (!written) {
-    *error = temporary + ": cannot write (" + std::strerror(errno) + ")";
-    std::remove(temporary.c_str());
-    return false;
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    *error = path + ": " + std::strerror(errno);
-    std::remove(temporary.c_str());
-    return false;
-  }
-  return true;
+  auto written = topdog::advisor::WriteFileAtomically(path, text);
+  if (!written) *error = written.error().message;
+  return written.has_value();
 }
 
 int RunForecast(const std::string& input, const std::string& output, size_t horizon, const std::string& seasons,
@@ -120,7 +105,8 @@ int RunForecast(const std::string& input, const std::string& output, size_t hori
   if (verbose) {
     std::fprintf(stderr, "input=%s points=%zu step=%gs model=%s\n", input.c_str(), series.values.size(), *step,
                  forecast->model.c_str());
-    for (const auto& [name, mae] : forecast->backtest_mae) std::fprintf(stderr, "  backtest %s mae=%g\n", name.c_str(), mae);
+    for (const auto& [name, mae] : forecast->backtest_mae)
+      std::fprintf(stderr, "  backtest %s mae=%g\n", name.c_str(), mae);
   }
   std::string out = topdog::advisor::FormatForecastCsv(forecast->times_seconds, csv->time_format, options.quantiles,
                                                        forecast->values);
@@ -130,7 +116,6 @@ int RunForecast(const std::string& input, const std::string& output, size_t hori
   }
   return WriteFileAtomically(output, out, &error) ? 0 : Fail(1, error);
 }
-
 
 struct BacktestFlags {
   std::string trace, report;
@@ -249,8 +234,10 @@ int main(int argc, char** argv) {
   forecast->add_option("--output", output, "Output CSV: timestamp,q<level>,... ('-': stdout)")->required();
   forecast->add_flag("--verbose", verbose, "Print the chosen model and backtest errors to stderr");
   BacktestFlags bt;
-  CLI::App* backtest = app.add_subcommand("backtest", "Replay a load trace through HPA and advisor arms; write a report");
-  backtest->add_option("--trace", bt.trace, "CSV: timestamp,value (requests per row), or with a flag column")->required();
+  CLI::App* backtest =
+      app.add_subcommand("backtest", "Replay a load trace through HPA and advisor arms; write a report");
+  backtest->add_option("--trace", bt.trace, "CSV: timestamp,value (requests per row), or with a flag column")
+      ->required();
   backtest->add_option("--report", bt.report, "Directory for report.json, report.md and report.html")->required();
   backtest->add_option("--pod-capacity", bt.pod_capacity, "req/s one pod serves at 100% CPU (default: p99 / 30)");
   backtest->add_option("--startup", bt.startup, "Pod start-up")->capture_default_str();
@@ -263,9 +250,11 @@ int main(int argc, char** argv) {
   backtest->add_option("--advisor-targets", bt.advisor_targets, "Advisor HPA targets swept")->capture_default_str();
   backtest->add_option("--quantiles", bt.quantiles, "Advisor quantile levels swept")->capture_default_str();
   backtest->add_option("--advisor-horizon", bt.horizon, "What the advisor's floor covers")->capture_default_str();
-  backtest->add_option("--floor-utilization", bt.floor_utilization,
-                       "Our advisor sizes minReplicas for its forecast peak at this utilisation (the "
-                       "seasonal-naive baseline keeps 0.9)")->capture_default_str();
+  backtest
+      ->add_option("--floor-utilization", bt.floor_utilization,
+                   "Our advisor sizes minReplicas for its forecast peak at this utilisation (the "
+                   "seasonal-naive baseline keeps 0.9)")
+      ->capture_default_str();
   backtest->add_flag("--rates", bt.rates, "Trace values are req/s rather than requests per row");
   topdog::advisor::DaemonFlags daemon;
   CLI::App* run = app.add_subcommand("run", "Run the advisor daemon (config file: see README)");

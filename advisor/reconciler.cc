@@ -63,6 +63,10 @@ Reconciler::Reconciler(const AdvisorConfig& config, HistorySource& source, HpaAp
       metrics_(metrics),
       is_leader_(std::move(is_leader)) {}
 
+void Reconciler::CountApply(const MetricLabels& labels) {
+  metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.", labels);
+}
+
 void Reconciler::CountError(const std::string& stage, const Error& error) {
   metrics_.Count("topdog_advisor_reconcile_errors_total", "Errors of reconcile passes, by stage and kind.",
                  {{"kind", std::string(ErrorKindName(error.kind))}, {"stage", stage}});
@@ -276,8 +280,7 @@ void Reconciler::Apply(const Workload& workload, WorkloadOutcome& outcome, doubl
   if (patched) {
     outcome.written = true;
     ++report.patches;
-    metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
-                   labels_ok);
+    CountApply(labels_ok);
     spdlog::info("hpa patched mode={} hpa={}/{} min_replicas={}->{} max_replicas={}->{} reason={} detail={}", mode,
                  hpa.ref.ns, hpa.ref.name, hpa.min_replicas, want.min_replicas, hpa.max_replicas, want.max_replicas,
                  decision.reason, LogQuote(decision.detail));
@@ -287,8 +290,7 @@ void Reconciler::Apply(const Workload& workload, WorkloadOutcome& outcome, doubl
   ++report.errors;
   outcome.error = error.message;
   CountError("patch", error);
-  metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
-                 {{"mode", mode}, {"result", std::string(ErrorKindName(error.kind))}, {"target", "hpa"}});
+  CountApply({{"mode", mode}, {"result", std::string(ErrorKindName(error.kind))}, {"target", "hpa"}});
   if (error.kind == ErrorKind::kRejected) rejected_[hpa.ref] = fresh->generation;
   spdlog::warn("hpa patch failed hpa={}/{} kind={} err={}", hpa.ref.ns, hpa.ref.name, ErrorKindName(error.kind),
                LogQuote(error.message));
@@ -362,8 +364,7 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
     if (config_.dry_run) {
       // DigitalOcean's API has no dry run: the write is only logged and counted.
       state.last_update_seconds = now_seconds;
-      metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
-                     {{"mode", mode}, {"result", "ok"}, {"target", "node_pool"}});
+      CountApply({{"mode", mode}, {"result", "ok"}, {"target", "node_pool"}});
       spdlog::info("node pool update (dry run, not sent) node_pool={} min_nodes={}->{} max_nodes={}->{}", pool_id,
                    pool.min_nodes, min_nodes, pool.max_nodes, max_nodes);
       continue;
@@ -382,16 +383,14 @@ void Reconciler::ReconcilePools(const std::vector<Workload>& workloads, const st
     if (!updated) {
       ++report.errors;
       CountError("node_pool_update", updated.error());
-      metrics_.Count(
-          "topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
+      CountApply(
           {{"mode", mode}, {"result", std::string(ErrorKindName(updated.error().kind))}, {"target", "node_pool"}});
       spdlog::warn("node pool update failed node_pool={} err={}", pool_id, LogQuote(updated.error().message));
       continue;
     }
     state.last_update_seconds = now_seconds;
     ++report.pool_updates;
-    metrics_.Count("topdog_advisor_apply_total", "Writes to the Kubernetes and DigitalOcean APIs, by result.",
-                   {{"mode", mode}, {"result", "ok"}, {"target", "node_pool"}});
+    CountApply({{"mode", mode}, {"result", "ok"}, {"target", "node_pool"}});
     spdlog::info("node pool updated node_pool={} min_nodes={}->{} max_nodes={}->{}", pool_id, pool.min_nodes, min_nodes,
                  pool.max_nodes, max_nodes);
   }

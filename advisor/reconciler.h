@@ -118,6 +118,7 @@ class Reconciler {
                       const std::map<std::string, NodePool>& pools_read, double now_seconds, GaugeBatch& gauges,
                       PassReport& report);
   void CountError(const std::string& stage, const Error& error);
+  void CountApply(const MetricLabels& labels);  // {mode, result, target}
 
   const AdvisorConfig& config_;
   HistorySource& source_;

@@ -14,8 +14,15 @@
 #include <set>
 #include <string_view>
 
+#include "advisor/io/atomic_file.h"
+
 namespace topdog::advisor {
 namespace {
+
+Result<void> WithSnapshotContext(Result<void> result) {
+  if (!result) return tl::unexpected(result.error().WithContext("history snapshot"));
+  return result;
+}
 
 // Maps errno to the kinds of common/result.h; the message names the operation and the file, never content.
 Error FileError(std::string_view what, const std::string& path, int error_number) {
@@ -23,53 +30,6 @@ Error FileError(std::string_view what, const std::string& path, int error_number
   if (error_number == ENOENT || error_number == ENOTDIR) kind = ErrorKind::kNotFound;
   if (error_number == EACCES || error_number == EPERM || error_number == EROFS) kind = ErrorKind::kRejected;
   return Error{kind, "history snapshot " + path + ": " + std::string(what) + ": " + std::strerror(error_number)};
-}
-
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-Result<void> WriteAll(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return tl::unexpected(FileError("write", path, errno));
-    }
-    bytes.remove_prefix(static_cast<size_t>(written));
-  }
-  return {};
-}
-
-Result<void> WriteFileAtomically(const std::string& path, std::string_view bytes) {
-  const std::string temporary = path + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return tl::unexpected(FileError("create", temporary, errno));
-  Result<void> written = WriteAll(fd, bytes, temporary);
-  // fsync before the rename: otherwise a crash can leave the new name pointing at an empty file.
-  if (written && ::fsync(fd) != 0) written = tl::unexpected(FileError("fsync", temporary, errno));
-  if (::close(fd) != 0 && written) written = tl::unexpected(FileError("close", temporary, errno));
-  if (!written) {
-    ::unlink(temporary.c_str());
-    return written;
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    const int error_number = errno;
-    ::unlink(temporary.c_str());
-    return tl::unexpected(FileError("rename", path, error_number));
-  }
-  // The rename itself is durable only once the directory is synced.
-  const std::string directory = DirectoryOf(path);
-  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return tl::unexpected(FileError("open directory", directory, errno));
-  const int synced = ::fsync(dir_fd);
-  const int error_number = errno;
-  ::close(dir_fd);
-  if (synced != 0) return tl::unexpected(FileError("fsync directory", directory, error_number));
-  return {};
 }
 
 // A snapshot of max_series x points floats is at most a few hundred MB for any sane config; a larger file is
@@ -183,12 +143,12 @@ Result<Series> EmbeddedSource::Fetch(const SeriesQuery& query, double start_seco
 }
 
 Result<void> SaveSnapshot(const HistoryStore& store, const std::string& path) {
-  return WriteFileAtomically(path, store.Encode());
+  return WithSnapshotContext(WriteFileAtomically(path, store.Encode(), 0600));
 }
 
 Result<void> SaveSnapshot(SharedHistory& history, const std::string& path) {
   const std::string bytes = history.With([](HistoryStore& store) { return store.Encode(); });
-  return WriteFileAtomically(path, bytes);
+  return WithSnapshotContext(WriteFileAtomically(path, bytes, 0600));
 }
 
 Result<HistoryStore> LoadSnapshot(const std::string& path) {

@@ -308,6 +308,50 @@ Result<HttpResponse> SendWithRetries(HttpClient& client, const HttpRequest& requ
   return last;
 }
 
+std::string Base64Encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t left = bytes.size() - i;
+    uint32_t n = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
+    if (left > 1) n |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
+    if (left > 2) n |= uint32_t{static_cast<unsigned char>(bytes[i + 2])};
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += left > 1 ? kAlphabet[(n >> 6) & 63] : '=';
+    out += left > 2 ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+AuthHeader::AuthHeader(const std::string& bearer_token_file, std::string basic_user,
+                       const std::string& basic_password_file)
+    : basic_user_(std::move(basic_user)) {
+  if (!bearer_token_file.empty()) bearer_token_ = std::make_unique<SecretFile>(bearer_token_file);
+  if (!basic_password_file.empty()) basic_password_ = std::make_unique<SecretFile>(basic_password_file);
+}
+
+Result<std::string> AuthHeader::Value() {
+  const bool basic = !basic_user_.empty() || basic_password_ != nullptr;
+  if (bearer_token_ != nullptr && basic) {
+    return MakeError(ErrorKind::kRejected, "both a bearer token file and basic auth are configured; use one");
+  }
+  if (bearer_token_ != nullptr) {
+    auto token = bearer_token_->Read();
+    if (!token) return tl::unexpected(token.error().WithContext("bearer token"));
+    return "Bearer " + *token;
+  }
+  if (!basic) return std::string();
+  std::string password;
+  if (basic_password_ != nullptr) {
+    auto read = basic_password_->Read();
+    if (!read) return tl::unexpected(read.error().WithContext("basic auth password"));
+    password = std::move(*read);
+  }
+  return "Basic " + Base64Encode(basic_user_ + ":" + password);
+}
+
 std::string RedactSecret(std::string text, std::string_view secret) {
   if (secret.empty()) return text;
   for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {

@@ -111,6 +111,24 @@ Result<HttpResponse> SendWithRetries(HttpClient& client, const HttpRequest& requ
 // nullopt when absent or unparsable.
 std::optional<std::chrono::milliseconds> RetryAfter(const HttpResponse& response, std::chrono::milliseconds cap);
 
+// Standard padded base64 (RFC 4648), for basic auth headers.
+std::string Base64Encode(std::string_view bytes);
+
+// The Authorization header of a peer's credentials: a bearer token file or basic auth (a user and an optional
+// password file), both re-read when their files change. Thread-safe.
+class AuthHeader {
+ public:
+  AuthHeader(const std::string& bearer_token_file, std::string basic_user, const std::string& basic_password_file);
+  // "Bearer <token>", "Basic <base64>", or "" when nothing is configured. Errors: the secret file's (with which
+  // one), kRejected when both kinds are configured.
+  Result<std::string> Value();
+
+ private:
+  std::unique_ptr<SecretFile> bearer_token_;    // null when not configured
+  std::string basic_user_;
+  std::unique_ptr<SecretFile> basic_password_;  // null when no password file
+};
+
 // `text` with every occurrence of `secret` replaced by "<redacted>": error messages quote peers' answers, and an
 // answer that echoes our request must not put a token into a log line.
 std::string RedactSecret(std::string text, std::string_view secret);

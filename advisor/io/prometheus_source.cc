@@ -3,30 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 namespace topdog::advisor {
 namespace {
-
-std::string Base64(std::string_view text) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((text.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < text.size(); i += 3) {
-    const size_t left = text.size() - i;
-    unsigned bits = static_cast<unsigned char>(text[i]) << 16;
-    if (left > 1) bits |= static_cast<unsigned char>(text[i + 1]) << 8;
-    if (left > 2) bits |= static_cast<unsigned char>(text[i + 2]);
-    out.push_back(kAlphabet[(bits >> 18) & 63]);
-    out.push_back(kAlphabet[(bits >> 12) & 63]);
-    out.push_back(left > 1 ? kAlphabet[(bits >> 6) & 63] : '=');
-    out.push_back(left > 2 ? kAlphabet[bits & 63] : '=');
-  }
-  return out;
-}
 
 // The start of a body for an error message (a proxy's HTML page, say): printable ASCII only, bounded.
 std::string Snippet(std::string_view body) {
@@ -101,32 +83,10 @@ PrometheusSource::PrometheusSource(HttpClient& client, PrometheusOptions options
     : client_(client),
       options_(std::move(options)),
       base_url_(options_.url.substr(0, options_.url.find_last_not_of('/') + 1)),
-      sleeper_(std::move(sleeper)) {
-  if (!options_.bearer_token_file.empty()) bearer_token_ = std::make_unique<SecretFile>(options_.bearer_token_file);
-  if (!options_.basic_password_file.empty()) {
-    basic_password_ = std::make_unique<SecretFile>(options_.basic_password_file);
-  }
-}
+      sleeper_(std::move(sleeper)),
+      auth_(options_.bearer_token_file, options_.basic_user, options_.basic_password_file) {}
 
-Result<std::string> PrometheusSource::Authorization() {
-  const bool basic = !options_.basic_user.empty() || basic_password_ != nullptr;
-  if (bearer_token_ != nullptr && basic) {
-    return MakeError(ErrorKind::kRejected, "both bearer_token_file and basic auth are configured; use one");
-  }
-  if (bearer_token_ != nullptr) {
-    auto token = bearer_token_->Read();
-    if (!token) return tl::unexpected(token.error().WithContext("bearer token"));
-    return "Bearer " + *token;
-  }
-  if (!basic) return std::string();
-  std::string password;
-  if (basic_password_ != nullptr) {
-    auto read = basic_password_->Read();
-    if (!read) return tl::unexpected(read.error().WithContext("basic auth password"));
-    password = std::move(*read);
-  }
-  return "Basic " + Base64(options_.basic_user + ":" + password);
-}
+Result<std::string> PrometheusSource::Authorization() { return auth_.Value(); }
 
 Result<std::string> PrometheusSource::Get(const std::string& path_and_query) {
   auto authorization = Authorization();

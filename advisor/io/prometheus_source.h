@@ -80,8 +80,7 @@ class PrometheusSource : public HistorySource {
   const PrometheusOptions options_;
   const std::string base_url_;  // options_.url without trailing '/'
   const std::function<void(std::chrono::milliseconds)> sleeper_;
-  std::unique_ptr<SecretFile> bearer_token_;    // null when not configured
-  std::unique_ptr<SecretFile> basic_password_;  // null when no password file
+  AuthHeader auth_;
 };
 
 // Seconds as they go into Prometheus URLs: millisecond precision (what Prometheus keeps), without trailing zeros:

@@ -12,31 +12,6 @@
 namespace topdog::advisor {
 namespace {
 
-std::string Base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t n = (uint32_t{static_cast<unsigned char>(bytes[i])} << 16) |
-                       (uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8) |
-                       uint32_t{static_cast<unsigned char>(bytes[i + 2])};
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t n = uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
-    if (i + 1 < bytes.size()) n |= uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 const std::string* FindLabel(const exposition::ParsedSample& sample, const std::string& name) {
   for (const auto& [label, value] : sample.labels) {
     if (label == name) return &value;
@@ -84,8 +59,7 @@ std::string Readable(const exposition::ParsedSample& sample) {
 
 struct Scraper::Target {
   ScrapeTarget config;
-  std::unique_ptr<SecretFile> bearer_token;
-  std::unique_ptr<SecretFile> basic_password;
+  std::unique_ptr<AuthHeader> auth;
   struct Last {
     double value = 0;
     double time_seconds = 0;
@@ -155,11 +129,8 @@ Scraper::Scraper(HttpClient& client, std::vector<ScrapeTarget> targets, std::vec
     : client_(client), series_(std::move(series)), history_(history), options_(std::move(options)) {
   for (ScrapeTarget& config : targets) {
     auto target = std::make_unique<Target>();
-    if (!config.bearer_token_file.empty())
-      target->bearer_token = std::make_unique<SecretFile>(config.bearer_token_file);
-    if (!config.basic_password_file.empty()) {
-      target->basic_password = std::make_unique<SecretFile>(config.basic_password_file);
-    }
+    target->auth =
+        std::make_unique<AuthHeader>(config.bearer_token_file, config.basic_user, config.basic_password_file);
     target->config = std::move(config);
     targets_.push_back(std::move(target));
   }
@@ -186,15 +157,9 @@ void Scraper::Fetch(Target& target, Page& page) {
   request.url = target.config.url;
   // Only the classic text format: what ParseTextFormat reads (OpenMetrics would need its own parser).
   request.headers.emplace_back("Accept", "text/plain;version=0.0.4");
-  if (target.bearer_token) {
-    auto token = target.bearer_token->Read();
-    if (!token) return finish("bearer token: " + token.error().message);
-    request.headers.emplace_back("Authorization", "Bearer " + *token);
-  } else if (target.basic_password) {
-    auto password = target.basic_password->Read();
-    if (!password) return finish("basic auth password: " + password.error().message);
-    request.headers.emplace_back("Authorization", "Basic " + Base64(target.config.basic_user + ":" + *password));
-  }
+  auto authorization = target.auth->Value();
+  if (!authorization) return finish(authorization.error().message);
+  if (!authorization->empty()) request.headers.emplace_back("Authorization", std::move(*authorization));
   auto response = client_.Send(request);
   if (!response) {
     return finish(std::string(ErrorKindName(response.error().kind)) + ": " + response.error().message);

@@ -140,3 +140,29 @@ TEST_F(SecretFileTest, MissingAndEmptyFilesAreErrorsThatDoNotCarryTheSecret) {
 
 }  // namespace
 }  // namespace topdog::advisor
+
+namespace topdog::advisor {
+namespace {
+
+TEST(Base64EncodeTest, Rfc4648TestVectors) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("\xff\xfe"), "//4=");
+}
+
+TEST(AuthHeaderTest, BearerOrBasicOrNothingButNotBoth) {
+  EXPECT_EQ(AuthHeader("", "", "").Value().value(), "");
+  // RFC 7617's example: Aladdin / open sesame, the user alone with no password file gives an empty password.
+  EXPECT_EQ(AuthHeader("", "Aladdin", "").Value().value(), "Basic " + Base64Encode("Aladdin:"));
+  auto both = AuthHeader("/some/token", "user", "").Value();
+  ASSERT_FALSE(both.has_value());
+  EXPECT_EQ(both.error().kind, ErrorKind::kRejected);
+}
+
+}  // namespace
+}  // namespace topdog::advisor

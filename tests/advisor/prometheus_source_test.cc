@@ -405,7 +405,7 @@ TEST_F(PrometheusSourceTest, BearerAndBasicAuthTogetherAreAConfigurationError) {
   auto both = Source(options).Query("up", 0);
   ASSERT_FALSE(both);
   EXPECT_EQ(both.error().kind, ErrorKind::kRejected);
-  EXPECT_THAT(both.error().message, HasSubstr("both bearer_token_file and basic auth"));
+  EXPECT_THAT(both.error().message, HasSubstr("both a bearer token file and basic auth"));
   EXPECT_TRUE(client_.requests.empty());
 }
 
