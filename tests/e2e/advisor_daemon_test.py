@@ -589,10 +589,6 @@ def scenario_faults(env, kube, prom_url):
     kube.reset()
 
     # Prometheus behind the fault proxy: pass-through works, then garbage / cut / partial / slow answers.
-    proxy_script = os.path.join(FAKES, "fault_proxy.py")
-    if not os.path.exists(proxy_script):
-        print("  skip: tests/fakes/fault_proxy.py absent")
-        return
     proxy = Fake("fault_proxy.py", ["--upstream", prom_url], env.path("fault-proxy.log"))
     config = env.config(proxy.url)
     slow_config = env.write_config(open(config).read().replace("  timeout: 5s\n", "  timeout: 1s\n"))
