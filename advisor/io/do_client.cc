@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "advisor/io/bounded_json.h"
+
 namespace topdog::advisor {
 namespace {
 
@@ -18,23 +20,6 @@ using nlohmann::json;
 // within an hour anyway.
 constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::hours(1);
 constexpr double kDefaultRetryAfterSeconds = 60;
-
-// A node pool nests a few levels. nlohmann's dump() (the echoed tags/labels/taints) recurses once per level, so a
-// deeper answer (a broken or hostile peer) is refused when parsed instead of overflowing the stack later.
-constexpr int kMaxJsonDepth = 100;
-
-// json::parse without exceptions and with the depth bound; discarded when either is violated.
-json ParseJson(std::string_view text) {
-  bool too_deep = false;
-  json doc = json::parse(
-      text,
-      [&too_deep](int depth, json::parse_event_t, json&) {
-        too_deep = too_deep || depth > kMaxJsonDepth;
-        return !too_deep;
-      },
-      /*allow_exceptions=*/false);
-  return too_deep ? json(json::value_t::discarded) : doc;
-}
 
 double SystemNowSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -109,7 +94,7 @@ Result<std::string> EchoField(const json& pool, const char* key, json::value_t w
 }  // namespace
 
 Result<NodePool> ParseNodePoolAnswer(std::string_view body) {
-  json root = ParseJson(body);
+  json root = ParseBoundedJson(body);
   if (!root.is_object()) return MakeError(ErrorKind::kBadData, "node pool answer is not a JSON object");
   auto found = root.find("node_pool");
   if (found == root.end() || !found->is_object()) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "advisor/io/bounded_json.h"
+
 namespace topdog::advisor {
 namespace {
 
@@ -13,24 +15,6 @@ using nlohmann::json;
 constexpr std::string_view kHpaApi = "/apis/autoscaling/v2";
 constexpr std::string_view kLeaseApi = "/apis/coordination.k8s.io/v1";
 constexpr int kListPageSize = 500;
-
-// The objects read here nest about ten levels (managedFields the most). nlohmann's dump(), copies and
-// comparisons recurse once per level, so a deeper document (a broken or hostile peer: the body limit is
-// 256 MiB) is refused when parsed instead of overflowing the stack later. Parsing itself is iterative.
-constexpr int kMaxJsonDepth = 100;
-
-// json::parse without exceptions and with the depth bound; discarded when either is violated.
-json ParseJson(std::string_view text) {
-  bool too_deep = false;
-  json doc = json::parse(
-      text,
-      [&too_deep](int depth, json::parse_event_t, json&) {
-        too_deep = too_deep || depth > kMaxJsonDepth;
-        return !too_deep;
-      },
-      /*allow_exceptions=*/false);
-  return too_deep ? json(json::value_t::discarded) : doc;
-}
 
 Error BadAnswer(std::string_view what, const std::string& why) {
   return Error{ErrorKind::kBadData, std::string(what) + ": " + why};
@@ -145,7 +129,7 @@ json LeaseJson(const std::string& ns, const std::string& name, const LeaseRecord
 }
 
 Result<LeaseRecord> ParseLease(std::string_view body) {
-  const json doc = ParseJson(body);
+  const json doc = ParseBoundedJson(body);
   if (doc.is_discarded() || !doc.is_object()) return MakeError(ErrorKind::kBadData, "Lease: not a JSON object");
   LeaseRecord record;
   auto rv = GetString(ObjectOrEmpty(doc, "metadata"), "resourceVersion", "Lease metadata");
@@ -178,7 +162,7 @@ Result<LeaseRecord> ParseLease(std::string_view body) {
 // The error for a non-2xx answer: kind by status, message from the Kubernetes Status object when there is one.
 Error StatusError(const std::string& method, const std::string& path, const HttpResponse& response) {
   std::string detail;
-  const json status = ParseJson(response.body);
+  const json status = ParseBoundedJson(response.body);
   if (status.is_object() && status.value("kind", json()) == "Status") {
     auto text = [&](const char* key) {
       auto it = status.find(key);
@@ -234,7 +218,7 @@ Result<std::string> BuildHpaMergePatch(const HpaChange& change) {
     if (change.base_metrics_json.empty()) {
       return MakeError(ErrorKind::kRejected, "a CPU target change needs the HPA's observed spec.metrics");
     }
-    json metrics = ParseJson(change.base_metrics_json);
+    json metrics = ParseBoundedJson(change.base_metrics_json);
     if (metrics.is_discarded() || !metrics.is_array()) {
       return MakeError(ErrorKind::kRejected, "the observed spec.metrics is not a JSON list");
     }
@@ -268,7 +252,7 @@ Result<std::string> BuildHpaMergePatch(const HpaChange& change) {
 }
 
 Result<HpaObject> ParseHpa(std::string_view text) {
-  const json doc = ParseJson(text);
+  const json doc = ParseBoundedJson(text);
   if (doc.is_discarded()) return MakeError(ErrorKind::kBadData, "HPA: not JSON");
   return ParseHpaJson(doc);
 }
@@ -333,7 +317,7 @@ Result<std::vector<HpaObject>> KubeClient::ListHpas(const std::vector<std::strin
       if (!continue_token.empty()) query += "&continue=" + UrlEncode(continue_token);
       auto response = Send("GET", collection + query, "", "");
       if (!response) return tl::unexpected(response.error());
-      const json doc = ParseJson(response->body);
+      const json doc = ParseBoundedJson(response->body);
       const std::string where = "GET " + collection;
       if (doc.is_discarded() || !doc.is_object()) return tl::unexpected(BadAnswer(where, "not a JSON object"));
       auto items = doc.find("items");
