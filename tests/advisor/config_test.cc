@@ -144,6 +144,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "workloads: [{namespace: a, name: b, demand: {promql: x}, node_pool: p1, pods_per_node: 4}]\n",
                   "digitalocean.token_file is not set"},
         BadConfig{"prometheus: {url: http://p}\nstep: 1s\nhistory: 14d\n", "over 100,000 points"},
+        BadConfig{"prometheus: {url: 'http://'}\n", "prometheus.url"},
+        BadConfig{"prometheus: {url: 'http://user:secret@p:9090'}\n", "no credentials in URLs"},
+        BadConfig{"prometheus: {url: http://p}\ndigitalocean: {api_url: /}\n", "api_url"},
+        BadConfig{"prometheus: {url: http://p}\ndecision: {min_recent_coverage: 5}\n", "min_recent_coverage"},
         BadConfig{"{{{", "config is not YAML"}));
 
 }  // namespace
