@@ -17,6 +17,7 @@ tool_pkgs=(clang libclang-rt-14-dev)
 # chromium opens the backtest's report.html headless in its end-to-end test.
 test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client
   python3-statsmodels r-cran-forecast chromium python3-yaml)
+test_pkgs+=(nginx)  # real NGINX: stub_status and access logs (scripts/capture-gateway-fixtures.sh, gateway tests)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;

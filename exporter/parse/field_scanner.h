@@ -89,6 +89,33 @@ inline std::string QuoteField(std::string_view field) {
   return out;
 }
 
+// Like QuoteField, for text that may hold line breaks, control bytes or binary junk (log lines, HTTP
+// bodies): those are shown as \n, \r, \t and \xHH so that an error message stays one printable line.
+inline std::string QuoteEscaped(std::string_view field) {
+  constexpr size_t kMaxShown = 64;
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "\"";
+  for (char c : field.substr(0, kMaxShown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte >= 0x7F || c == '"' || c == '\\') {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  if (field.size() > kMaxShown) out += "...";
+  out += '"';
+  return out;
+}
+
 inline std::string LineContext(int line_number) { return "line " + std::to_string(line_number); }
 
 }  // namespace topdog::exporter::parse
