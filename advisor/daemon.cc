@@ -65,11 +65,26 @@ class StopFlag {
     std::lock_guard lock(mutex_);
     return stopped_;
   }
+  // Counts a finished embedded scrape round and wakes whoever waits for one.
+  void RoundDone() {
+    {
+      std::lock_guard lock(mutex_);
+      ++rounds_;
+    }
+    cv_.notify_all();
+  }
+  // Waits until a scrape round has finished (or a stop request); true when stopped.
+  bool WaitForFirstRound() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return stopped_ || rounds_ > 0; });
+    return stopped_;
+  }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopped_ = false;
+  long long rounds_ = 0;
 };
 
 std::chrono::milliseconds Millis(double seconds) {
@@ -335,6 +350,7 @@ int RunDaemon(const DaemonFlags& flags) {
       while (!stop.Stopped()) {
         const auto started = Clock::now();
         ScrapeReport report = scraper->ScrapeOnce(WallSeconds());
+        stop.RoundDone();
         GaugeBatch gauges;
         for (const TargetScrape& t : report.targets) {
           gauges.Set("topdog_advisor_scrape_up", "1 when the last embedded scrape of the target succeeded.",
@@ -377,8 +393,9 @@ int RunDaemon(const DaemonFlags& flags) {
     metrics.Set("topdog_advisor_leader", "1 while this replica holds the leader Lease.", {}, 1);
   }
   threads.emplace_back([&] {
-    // The first pass waits one scrape interval in embedded mode, so that a restored history has a fresh point.
-    if (scraper && stop.WaitFor(config.embedded.scrape_interval_seconds + 1)) return;
+    // In embedded mode the first pass waits for the first scrape round, so that a restored history has a fresh
+    // point (the round is bounded by the scrape timeout).
+    if (scraper && stop.WaitForFirstRound()) return;
     while (!stop.Stopped()) {
       const auto started = Clock::now();
       PassReport report = reconciler.RunOnce(WallSeconds());
