@@ -3,11 +3,17 @@
 // (tests/fixtures/traces, decompressed by the driver), each HPA a different 14-day window of it at a different
 // scale, in the embedded HistoryStore; the HPAs are listed from and dry-run patched on the Kubernetes API fake
 // (tests/fakes/fake_kube_api.py, started by bench/advisor_bench.py) through the real KubeClient and libcurl.
+// With `--source prometheus` the same history is read through the real PrometheusSource instead, from answers in
+// Prometheus's query_range JSON (as tests/fixtures/prometheus has them) built in-process when asked for; the CPU
+// spent building them (the server's work) is measured on its own and subtracted, so the pass's figure is what
+// the advisor pays with a real Prometheus (requests, chunking, JSON parsing, merging, grid placement). The
+// served values (float, 4 bytes per point) stay resident in this mode instead of the embedded store.
 // Prints one JSON line: CPU seconds and wall time of the pass, of the history fill, peak RSS, decisions.
 //
 // Usage: advisor_reconcile_bench --trace NASA.csv --kube-url http://127.0.0.1:PORT --token T [--hpas 500]
-//                                [--days 14]
+//                                [--days 14] [--source embedded|prometheus]
 #include <sys/resource.h>
+#include <time.h>
 
 #include <chrono>
 #include <cmath>
@@ -26,6 +32,7 @@
 #include "advisor/io/http_client.h"
 #include "advisor/io/kube_client.h"
 #include "advisor/io/kube_config.h"
+#include "advisor/io/prometheus_source.h"
 #include "advisor/reconciler.h"
 
 namespace {
@@ -48,10 +55,76 @@ double PeakRssMb() {
   return -1;
 }
 
+using topdog::Result;
+
+// Percent-decoding of a query parameter value.
+std::string UrlDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(text[i] == '+' ? ' ' : text[i]);
+    }
+  }
+  return out;
+}
+
+std::string Param(const std::string& url, const std::string& name) {
+  const size_t at = url.find("&" + name + "=") != std::string::npos ? url.find("&" + name + "=") + 1
+                                                                     : url.find("?" + name + "=") + 1;
+  const size_t begin = at + name.size() + 1;
+  return UrlDecode(std::string_view(url).substr(begin, url.find('&', begin) - begin));
+}
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Answers /api/v1/query_range for `http_requests{hpa="hpa-N"}` from per-HPA series, in Prometheus's JSON. The CPU
+// it spends building answers is kept in `cpu_seconds` (the reconciler calls it on its own thread).
+class ServedPrometheus : public HttpClient {
+ public:
+  ServedPrometheus(const std::vector<std::vector<float>>& series, double end_seconds)
+      : series_(series), end_(end_seconds) {}
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    const double cpu_before = ThreadCpuSeconds();
+    const std::string query = Param(request.url, "query");
+    const size_t hpa = std::stoul(query.substr(query.find("hpa-") + 4));
+    const double start = std::stod(Param(request.url, "start")), end = std::stod(Param(request.url, "end"));
+    const double step = std::stod(Param(request.url, "step"));
+    const std::vector<float>& values = series_.at(hpa);
+    std::string body = R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"hpa":"hpa-)" +
+                       std::to_string(hpa) + R"("},"values":[)";
+    bool first = true;
+    char buffer[64];
+    for (double t = start; t <= end + 1e-9; t += step) {
+      const double back = (end_ - t) / 60;
+      if (back < 0 || back >= static_cast<double>(values.size())) continue;
+      const double value = values[values.size() - 1 - static_cast<size_t>(std::llround(back))];
+      if (std::isnan(value)) continue;
+      std::snprintf(buffer, sizeof buffer, "%s[%.3f,\"%.9g\"]", first ? "" : ",", t, value);
+      body += buffer;
+      first = false;
+    }
+    body += "]}]}}";
+    cpu_seconds += ThreadCpuSeconds() - cpu_before;
+    return HttpResponse{200, {}, std::move(body)};
+  }
+  double cpu_seconds = 0;
+
+ private:
+  const std::vector<std::vector<float>>& series_;
+  double end_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string trace_path, kube_url, token;
+  std::string trace_path, kube_url, token, source_kind = "embedded";
   int hpas = 500;
   double days = 14;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -66,6 +139,8 @@ int main(int argc, char** argv) {
       hpas = std::stoi(value);
     else if (flag == "--days")
       days = std::stod(value);
+    else if (flag == "--source")
+      source_kind = value;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
@@ -100,6 +175,8 @@ int main(int argc, char** argv) {
   SharedHistory history(geometry);
   const double now = 1.8e9;
   const double fill_cpu = CpuSeconds();
+  const bool from_prometheus = source_kind == "prometheus";
+  std::vector<std::vector<float>> served(static_cast<size_t>(hpas));  // the same values for --source prometheus
   history.With([&](HistoryStore& store) {
     for (int h = 0; h < hpas; ++h) {
       SeriesConfig series = ExpandSeries(config.defaults.demand, "bench", "hpa-" + std::to_string(h), "");
@@ -112,6 +189,10 @@ int main(int argc, char** argv) {
       const double scale = 1 + 0.1 * (h % 7);
       for (size_t j = 0; j < points; ++j) {
         const double value = per_minute[offset + j] * scale;
+        if (from_prometheus) {
+          served[static_cast<size_t>(h)].push_back(static_cast<float>(value));
+          continue;
+        }
         if (std::isnan(value)) continue;
         (void)store.Add(key, now - static_cast<double>(points - 1 - j) * 60, value);
       }
@@ -127,14 +208,20 @@ int main(int argc, char** argv) {
   if (!http) return 1;
   KubeClient kube(**http, access);
   KubeHpaApi api(kube);
-  EmbeddedSource source(history);
+  EmbeddedSource embedded(history);
+  ServedPrometheus prometheus_http(served, now + 30);
+  PrometheusOptions prometheus_options;
+  prometheus_options.url = "http://prometheus.bench:9090";
+  PrometheusSource prometheus(prometheus_http, prometheus_options, [](std::chrono::milliseconds) {});
+  if (from_prometheus) config.defaults.demand.promql = "http_requests{hpa=\"$name\"}";
+  HistorySource& source = from_prometheus ? static_cast<HistorySource&>(prometheus) : embedded;
   DaemonMetrics metrics;
   Reconciler reconciler(config, source, &api, nullptr, metrics, [] { return true; });
 
   const double cpu_before = CpuSeconds();
   const auto wall_before = std::chrono::steady_clock::now();
   PassReport report = reconciler.RunOnce(now + 30);
-  const double pass_cpu = CpuSeconds() - cpu_before;
+  const double pass_cpu = CpuSeconds() - cpu_before - prometheus_http.cpu_seconds;
   const double pass_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
   std::map<std::string, int> reasons;
   int calibrated = 0;
@@ -147,10 +234,10 @@ int main(int argc, char** argv) {
     reason_json += (reason_json.empty() ? "" : ",") + ("\"" + reason + "\":" + std::to_string(count));
   }
   std::printf(
-      "{\"hpas\":%d,\"days\":%g,\"ran\":%s,\"workloads\":%zu,\"patches\":%d,\"errors\":%d,\"calibrated\":%d,"
+      "{\"source\":\"%s\",\"hpas\":%d,\"days\":%g,\"ran\":%s,\"workloads\":%zu,\"patches\":%d,\"errors\":%d,\"calibrated\":%d,"
       "\"reasons\":{%s},\"pass_cpu_seconds\":%.3f,\"pass_wall_seconds\":%.3f,\"fill_cpu_seconds\":%.3f,"
       "\"peak_rss_mb\":%.1f,\"history_value_mb\":%.1f}\n",
-      hpas, days, report.ran ? "true" : "false", report.workloads.size(), report.patches, report.errors, calibrated,
+      source_kind.c_str(), hpas, days, report.ran ? "true" : "false", report.workloads.size(), report.patches, report.errors, calibrated,
       reason_json.c_str(), pass_cpu, pass_wall, fill_seconds, PeakRssMb(),
       static_cast<double>(history.With([](HistoryStore& s) { return s.ValueBytes(); })) / (1 << 20));
   return report.ran ? 0 : 1;
