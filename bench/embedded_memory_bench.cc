@@ -9,10 +9,7 @@
 //
 // Usage: embedded_memory_bench [--exporter PATH] [--targets 5] [--hours 24] [--interval 15] [--max-rss-mb 50]
 //   PATH defaults to $TOPDOG_EXPORTER, else <build dir>/exporter/topdog-exporter next to <build dir>/bench/.
-#include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,64 +26,24 @@
 #include "advisor/io/embedded_source.h"
 #include "advisor/io/http_client.h"
 #include "advisor/io/scraper.h"
-
-extern char** environ;
+#include "tests/fakes/child_process.h"
 
 namespace {
 
 using topdog::advisor::EmbeddedSeries;
 
-// A topdog-exporter child on 127.0.0.1:0; the port comes from its "Listening on" log line. The log pipe stays
-// open (closing it would SIGPIPE the exporter at its next log line).
+// A topdog-exporter child on 127.0.0.1:0; the port comes from its "Listening on" log line.
 class ExporterProcess {
  public:
-  explicit ExporterProcess(const std::string& binary) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    std::vector<std::string> args = {binary, "--web.listen-address=127.0.0.1:0"};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    if (spawned != 0) {
-      pid_ = -1;
-      close(out[0]);
-      return;
-    }
-    log_ = fdopen(out[0], "r");
-    const std::regex listening(R"(msg="Listening on" address=127\.0\.0\.1:(\d+))");
-    char line[1024];
-    while (log_ != nullptr && std::fgets(line, sizeof line, log_) != nullptr) {
-      std::cmatch match;
-      if (std::regex_search(line, match, listening)) {
-        port_ = std::stoi(match[1].str());
-        break;
-      }
-    }
+  explicit ExporterProcess(const std::string& binary) : process_({binary, "--web.listen-address=127.0.0.1:0"}) {
+    auto bound = process_.WaitForLine(std::regex(R"(msg="Listening on" address=127\.0\.0\.1:(\d+))"));
+    if (bound) port_ = std::stoi(*bound);
   }
-  ~ExporterProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-    if (log_ != nullptr) std::fclose(log_);
-  }
-  ExporterProcess(const ExporterProcess&) = delete;
-  ExporterProcess& operator=(const ExporterProcess&) = delete;
   int port() const { return port_; }
 
  private:
-  pid_t pid_ = -1;
+  topdog::ChildProcess process_;
   int port_ = 0;
-  FILE* log_ = nullptr;
 };
 
 long StatusKb(const char* field) {

@@ -29,6 +29,7 @@
 
 #include "advisor/io/http_client.h"
 #include "tests/fakes/fake_server_process.h"
+#include "tests/fakes/child_process.h"
 
 namespace topdog::advisor {
 namespace {
@@ -80,45 +81,6 @@ bool PollUntil(const std::function<bool()>& ready, milliseconds deadline) {
   }
   return true;
 }
-
-// A server binary run as a child, its output in a log file; killed (SIGKILL) when destroyed, and by the kernel
-// if this test process dies first (PR_SET_PDEATHSIG), so no Prometheus outlives a crashed test.
-class ChildProcess {
- public:
-  ChildProcess(const std::vector<std::string>& args, const std::string& log_path) {
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {  // only async-signal-safe calls until exec
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (log >= 0) {
-        dup2(log, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
-      }
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~ChildProcess() { Kill(); }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  bool started() const { return pid_ > 0; }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 std::unique_ptr<CurlHttpClient> MakeClient(milliseconds timeout) {
   HttpClientOptions options;

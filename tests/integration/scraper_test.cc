@@ -6,10 +6,6 @@
 // <build dir>/tests/; the test is skipped when there is none.
 #include "advisor/io/scraper.h"
 
-#include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,10 +22,11 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "advisor/io/embedded_source.h"
 #include "advisor/io/http_client.h"
-
-extern char** environ;
+#include "tests/fakes/child_process.h"
 
 namespace topdog::advisor {
 namespace {
@@ -45,71 +42,21 @@ std::string ExporterPath() {
 }
 
 // A topdog-exporter child bound to 127.0.0.1 (port 0: it picks one, read back from its "Listening on" log line).
-// Its log stays on a pipe we hold open (a closed pipe would kill it with SIGPIPE at its next log line; it logs
-// nothing per scrape at info level, so the pipe never fills).
 class ExporterProcess {
  public:
-  ExporterProcess(const std::string& binary, int port) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    std::vector<std::string> args = {binary,
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                     "--collector.disable-defaults",
-                                     "--collector.cpu",
-                                     "--collector.loadavg",
-                                     "--collector.stat",
-                                     "--collector.meminfo"};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    const int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out[1]);
-    if (spawned != 0) {
-      pid_ = -1;
-      close(out[0]);
-      return;
-    }
-    log_ = fdopen(out[0], "r");
-    // Blocks until the line comes or the exporter exits (EOF).
-    const std::regex listening(R"(msg="Listening on" address=127\.0\.0\.1:(\d+))");
-    char line[1024];
-    while (log_ != nullptr && std::fgets(line, sizeof line, log_) != nullptr) {
-      log_text_ += line;
-      std::cmatch match;
-      if (std::regex_search(line, match, listening)) {
-        port_ = std::stoi(match[1].str());
-        break;
-      }
-    }
+  ExporterProcess(const std::string& binary, int port)
+      : process_({binary, "--web.listen-address=127.0.0.1:" + std::to_string(port), "--collector.disable-defaults",
+                  "--collector.cpu", "--collector.loadavg", "--collector.stat", "--collector.meminfo"}) {
+    auto bound = process_.WaitForLine(std::regex(R"(msg="Listening on" address=127\.0\.0\.1:(\d+))"));
+    if (bound) port_ = std::stoi(*bound);
   }
-  ~ExporterProcess() {
-    Kill();
-    if (log_ != nullptr) std::fclose(log_);
-  }
-  ExporterProcess(const ExporterProcess&) = delete;
-  ExporterProcess& operator=(const ExporterProcess&) = delete;
-
   int port() const { return port_; }  // 0 when it did not start
-  const std::string& log() const { return log_text_; }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  const std::string& log() const { return process_.output(); }
+  void Kill() { process_.Kill(); }
 
  private:
-  pid_t pid_ = -1;
+  ChildProcess process_;
   int port_ = 0;
-  FILE* log_ = nullptr;
-  std::string log_text_;
 };
 
 // Passes requests to the real client and records every answer body per URL, in order (nullopt: failed).
