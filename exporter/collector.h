@@ -32,6 +32,11 @@ class Collector {
   // between runs, from any thread, never concurrently with Collect.
   virtual bool MayBlock() { return false; }
 
+  // Families to expose although the last Collect failed: nginx_up 0, as nginx-prometheus-exporter exports
+  // when stub_status cannot be read, or the targets of a multi-target collector that did answer. Called by
+  // CollectorSet right after a failed Collect; node_scrape_collector_success stays 0. Default: none.
+  virtual std::vector<MetricFamily> TakeFamiliesOnError() { return {}; }
+
   // Hands back an earlier result of this collector that no scrape uses any more, for the next Collect to
   // build over its storage (see FamilyWriter). REQUIRES: not called concurrently with Collect.
   void Recycle(std::vector<MetricFamily> families) { recycled_ = std::move(families); }

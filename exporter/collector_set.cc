@@ -300,6 +300,19 @@ struct CollectorSet::State {
     } else {
       spdlog::warn("collector failed collector={} result=error err={}", slot.name, LogQuote(result.error().message));
     }
+    if (!result) {
+      // What a failed collector still has to say (e.g. nginx_up 0); success stays 0.
+      std::vector<MetricFamily> kept;
+      try {
+        kept = slot.collector->TakeFamiliesOnError();
+      } catch (...) {
+        kept.clear();  // the run's error is what gets logged
+      }
+      if (!kept.empty() && exposition::FindInvalid(kept).empty()) {
+        Canonicalize(kept);
+        outcome.families = std::make_shared<std::vector<MetricFamily>>(std::move(kept));
+      }
+    }
     outcome.duration_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     return outcome;
   }
@@ -363,7 +376,7 @@ CollectorSet::Scrape CollectorSet::State::BuildScrape(const std::shared_ptr<Wait
     }
     own.Sample(duration, slot->last.duration_seconds, labels);
     own.Sample(success, slot->last.success ? 1 : 0, labels);
-    if (slot->last.success && slot->last.families) scrape.parts.push_back(slot->last.families);
+    if (slot->last.families) scrape.parts.push_back(slot->last.families);  // a failed run's kept families too
   }
   own_last = std::make_shared<std::vector<MetricFamily>>(std::move(own).Finish());
   Canonicalize(*own_last);

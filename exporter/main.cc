@@ -16,8 +16,10 @@
 #include "common/duration.h"
 #include "common/http/server.h"
 #include "common/logging.h"
+#include "exporter/access_log_flags.h"
 #include "exporter/collectors/registry.h"
 #include "exporter/exporter_app.h"
+#include "exporter/gateway_flags.h"
 
 namespace {
 
@@ -128,6 +130,8 @@ int main(int argc, char** argv) {
                "Export softirq calculation metrics");
   app.add_option("--collector.vmstat.fields", o.vmstat_fields, "Regexp of fields to return for vmstat collector")
       ->capture_default_str();
+  topdog::exporter::AddAccessLogFlags(app, o.accesslog);
+  topdog::exporter::AddGatewayFlags(app, o.gateway);
 
   try {
     app.parse(argc, argv);

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "exporter/access_log_options.h"
+#include "exporter/gateway_options.h"
 #include "exporter/io/file_reader.h"
 
 namespace topdog::exporter {
@@ -50,6 +52,12 @@ struct CollectorOptions {
 
   // vmstat
   std::string vmstat_fields = R"(^(oom_kill|pgpg|pswp|pg.*fault).*)";
+
+  // accesslog (exporter/access_log_options.h)
+  AccessLogOptions accesslog;
+
+  // nginx, envoy, backend_probe, backend_metrics (exporter/gateway_options.h)
+  GatewayOptions gateway;
 };
 
 }  // namespace topdog::exporter

@@ -18,6 +18,11 @@ tool_pkgs=(clang libclang-rt-14-dev)
 test_pkgs=(curl openssl prometheus prometheus-node-exporter apache2-utils wrk procps python3 python3-prometheus-client
   python3-statsmodels r-cran-forecast chromium python3-yaml)
 test_pkgs+=(nginx)  # real NGINX: stub_status and access logs (scripts/capture-gateway-fixtures.sh, gateway tests)
+# The backend of the gateway tests: a FastAPI app under uvicorn exposing prometheus_client metrics (Debian has no
+# prometheus-fastapi-instrumentator); nginx-prometheus-exporter as the reference the nginx collector is compared with.
+test_pkgs+=(python3-fastapi python3-uvicorn uvicorn prometheus-nginx-exporter)
+# mtail: the peer of the access-log benchmark (bench/accesslog_bench.py), same log and job, lines per CPU-second.
+test_pkgs+=(mtail)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;

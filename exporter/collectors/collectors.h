@@ -9,6 +9,7 @@
 
 namespace topdog::exporter {
 
+Result<std::unique_ptr<Collector>> NewAccessLogCollector(const CollectorDeps& deps);
 Result<std::unique_ptr<Collector>> NewCpuCollector(const CollectorDeps& deps);
 Result<std::unique_ptr<Collector>> NewDiskstatsCollector(const CollectorDeps& deps);
 Result<std::unique_ptr<Collector>> NewFilefdCollector(const CollectorDeps& deps);
