@@ -21,6 +21,19 @@ std::string ReadFixture(const std::string& relative) {
   return out.str();
 }
 
+std::vector<std::string> ReadFixtureLines(const std::string& relative) {
+  const std::string text = ReadFixture(relative);
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
 InMemoryFileReader LoadFixtureTree(const std::string& name) {
   namespace fs = std::filesystem;
   InMemoryFileReader reader;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "exporter/io/file_reader.h"
 
@@ -13,6 +14,9 @@ std::string FixturePath(const std::string& name);
 
 // Reads a file below tests/fixtures (e.g. "host-6.18/proc/stat"); aborts the test binary if absent.
 std::string ReadFixture(const std::string& relative);
+
+// The lines of a file below tests/fixtures, without their newlines.
+std::vector<std::string> ReadFixtureLines(const std::string& relative);
 
 // Every file of tests/fixtures/<name>/{proc,sys,udev} mapped to /proc/..., /sys/..., /run/udev/data/...
 InMemoryFileReader LoadFixtureTree(const std::string& name);

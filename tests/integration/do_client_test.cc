@@ -17,6 +17,7 @@
 
 #include "advisor/io/http_client.h"
 #include "tests/fakes/fake_server_process.h"
+#include "tests/fakes/test_http_client.h"
 
 namespace topdog::advisor {
 namespace {
@@ -42,22 +43,13 @@ double WallSeconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::unique_ptr<CurlHttpClient> MakeHttp(std::chrono::milliseconds timeout) {
-  HttpClientOptions options;
-  options.timeout = timeout;
-  options.connect_timeout = std::chrono::milliseconds(2000);
-  auto http = CurlHttpClient::Create(options);
-  if (!http) ADD_FAILURE() << http.error().message;
-  return http ? std::move(*http) : nullptr;
-}
-
 class DoClientIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     WriteToken(kToken);
     fake_ = std::make_unique<FakeServerProcess>(std::string(TOPDOG_SOURCE_DIR) + "/tests/fakes/fake_do_api.py",
                                                 std::vector<std::string>{"--token", kToken});
-    http_ = MakeHttp(std::chrono::milliseconds(5000));
+    http_ = MakeTestHttpClient(std::chrono::milliseconds(5000));
     ASSERT_NE(http_, nullptr);
     client_ = std::make_unique<DoClient>(*http_, token_, fake_->Url(), [this] { return now_; });
     Control("POST", "/_fake/node_pools", kSeed);
@@ -298,7 +290,7 @@ TEST_F(DoClientIntegrationTest, ServerErrorsAndDroppedConnectionsAreUnavailable)
 
 TEST_F(DoClientIntegrationTest, SlowAnswerPastTheClientTimeoutIsDeadlineExceeded) {
   Control("POST", "/_fake/faults", json::parse(R"([{"method":"GET","path":"/node_pools/","delay":3}])"));
-  auto impatient = MakeHttp(std::chrono::milliseconds(300));
+  auto impatient = MakeTestHttpClient(std::chrono::milliseconds(300));
   ASSERT_NE(impatient, nullptr);
   DoClient client(*impatient, token_, fake_->Url(), [this] { return now_; });
   const auto start = std::chrono::steady_clock::now();

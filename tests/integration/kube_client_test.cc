@@ -18,6 +18,7 @@
 #include "advisor/io/http_client.h"
 #include "advisor/io/leader_elector.h"
 #include "tests/fakes/fake_server_process.h"
+#include "tests/fakes/test_http_client.h"
 
 namespace topdog::advisor {
 namespace {
@@ -45,22 +46,13 @@ json Hpa(const std::string& ns, const std::string& name, int min_replicas, int m
           {"status", {{"currentReplicas", min_replicas}, {"desiredReplicas", min_replicas}}}};
 }
 
-std::unique_ptr<CurlHttpClient> MakeHttp(std::chrono::milliseconds timeout) {
-  HttpClientOptions options;
-  options.timeout = timeout;
-  options.connect_timeout = std::chrono::milliseconds(2000);
-  auto http = CurlHttpClient::Create(options);
-  if (!http) ADD_FAILURE() << http.error().message;
-  return http ? std::move(*http) : nullptr;
-}
-
 class KubeClientIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override { Start({"--token", kToken}); }
 
   void Start(std::vector<std::string> args) {
     fake_ = std::make_unique<FakeServerProcess>(kFakeScript, std::move(args));
-    http_ = MakeHttp(std::chrono::milliseconds(5000));
+    http_ = MakeTestHttpClient(std::chrono::milliseconds(5000));
     ASSERT_NE(http_, nullptr);
   }
 
@@ -316,7 +308,7 @@ TEST_F(KubeClientIntegrationTest, ServerErrorsAndTimeoutsAreUnavailable) {
   EXPECT_EQ(Stored("HorizontalPodAutoscaler", "shop", "web")["spec"]["minReplicas"], 3);
 
   // A slow server: the fake's delay is the subject here, the client's timeout (0.5 s) the bound.
-  auto quick = MakeHttp(std::chrono::milliseconds(500));
+  auto quick = MakeTestHttpClient(std::chrono::milliseconds(500));
   ASSERT_NE(quick, nullptr);
   KubeClient impatient(*quick, Access());
   Fault({{"method", "GET"}, {"delay", 1.5}});
@@ -384,7 +376,7 @@ TEST_F(KubeClientIntegrationTest, LeaseCreateConflictAndStaleUpdate) {
 // Two replicas' electors against one API server. Times are passed in (each replica its own steady clock).
 TEST_F(KubeClientIntegrationTest, TwoElectorsNeverLeadTogetherAndTakeOverAfterExpiry) {
   KubeClient client_a(*http_, Access());
-  auto http_b = MakeHttp(std::chrono::milliseconds(5000));
+  auto http_b = MakeTestHttpClient(std::chrono::milliseconds(5000));
   ASSERT_NE(http_b, nullptr);
   KubeClient client_b(*http_b, Access());
   LeaderElector a(client_a, "topdog", "topdog-advisor", "advisor-a", 15, 10);

@@ -30,6 +30,7 @@
 #include "advisor/io/http_client.h"
 #include "tests/fakes/fake_server_process.h"
 #include "tests/fakes/child_process.h"
+#include "tests/fakes/test_http_client.h"
 
 namespace topdog::advisor {
 namespace {
@@ -82,15 +83,6 @@ bool PollUntil(const std::function<bool()>& ready, milliseconds deadline) {
   return true;
 }
 
-std::unique_ptr<CurlHttpClient> MakeClient(milliseconds timeout) {
-  HttpClientOptions options;
-  options.connect_timeout = milliseconds(1000);
-  options.timeout = timeout;
-  auto client = CurlHttpClient::Create(options);
-  EXPECT_TRUE(client) << client.error().message;
-  return client ? std::move(*client) : nullptr;
-}
-
 class PrometheusSourceIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -99,7 +91,7 @@ class PrometheusSourceIntegrationTest : public ::testing::Test {
                                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "tsdb");
-    client_ = MakeClient(milliseconds(1000));
+    client_ = MakeTestHttpClient(milliseconds(1000), milliseconds(1000));
     ASSERT_NE(client_, nullptr);
 
     const std::string exporter = ExporterPath();

@@ -16,18 +16,7 @@ using testing::ReadFixture;
 
 // The lines of a captured log (tests/fixtures/gateway, see PROVENANCE.md); line i of every log is the same
 // request, so the formats can be checked against each other.
-std::vector<std::string> FixtureLines(const std::string& name) {
-  const std::string text = ReadFixture("gateway/" + name);
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
+std::vector<std::string> FixtureLines(const std::string& name) { return testing::ReadFixtureLines("gateway/" + name); }
 
 constexpr size_t kCapturedRequests = 45;
 

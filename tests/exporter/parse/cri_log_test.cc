@@ -15,18 +15,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::ReadFixture;
 
-std::vector<std::string> FixtureLines(const std::string& name) {
-  const std::string text = ReadFixture("gateway/" + name);
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
+std::vector<std::string> FixtureLines(const std::string& name) { return testing::ReadFixtureLines("gateway/" + name); }
 
 struct Joined {
   std::vector<std::string> stdout_lines;
