@@ -43,7 +43,7 @@ void AddGatewayFlags(CLI::App& app, GatewayOptions& o) {
   using gateway_flags_detail::AddDuration;
   using gateway_flags_detail::AddPeerFlags;
   app.add_option("--collector.gateway.node-name", o.node_name,
-                 "Kubernetes node name for the node label of probe and pass-through samples (downward API)")
+                 "Kubernetes node name: the node label of access-log, probe and pass-through samples (downward API)")
       ->envname("NODE_NAME");
 
   app.add_option("--collector.nginx.scrape-uri", o.nginx_scrape_uri, "A URI of the NGINX stub_status page")

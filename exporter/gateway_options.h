@@ -20,7 +20,7 @@ struct HttpPeerOptions {
 
 struct GatewayOptions {
   // The Kubernetes node this exporter runs on (--collector.gateway.node-name, default $NODE_NAME from the
-  // downward API): the `node` label of probe and pass-through samples; empty = no such label.
+  // downward API): the `node` label of access-log request, probe and pass-through samples; empty = no such label.
   std::string node_name;
 
   // nginx: the stub_status page, as nginx-prometheus-exporter's -nginx.scrape-uri and -nginx.timeout.

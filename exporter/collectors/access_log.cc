@@ -1,8 +1,9 @@
 // The accesslog collector: per-route RED metrics from NGINX access logs (plain files, or Kubernetes container
 // logs in CRI format), in the text or JSON log_formats of exporter/parse/access_log.h:
-//   topdog_exporter_gateway_requests_total{host,method,route,status}
-//   topdog_exporter_gateway_request_duration_seconds{host,method,route,status_class}           ($request_time)
-//   topdog_exporter_gateway_upstream_response_duration_seconds{host,method,route,status_class} (summed tries)
+//   topdog_exporter_gateway_requests_total{host,method,route,status,node}
+//   topdog_exporter_gateway_request_duration_seconds{host,method,route,status_class,node}           ($request_time)
+//   topdog_exporter_gateway_upstream_response_duration_seconds{host,method,route,status_class,node} (summed tries)
+// (node: --collector.gateway.node-name, $NODE_NAME from the downward API; left out when empty)
 // plus how the reading goes (lines by result, bytes, rotations, files, dropped labels). Label cardinality is
 // bounded whatever the input: top-N routes and hosts (first come), nine methods, a cap on label sets.
 //
@@ -79,8 +80,10 @@ bool LooksLikeCri(std::string_view line) {
 // statuses < 1000, and kLabelSetsPerRoute * max_routes label sets. Not thread-safe.
 class RequestMetrics {
  public:
-  RequestMetrics(RouteTemplater templater, size_t max_routes, size_t max_hosts, std::vector<double> bounds)
-      : templater_(std::move(templater)),
+  RequestMetrics(RouteTemplater templater, size_t max_routes, size_t max_hosts, std::vector<double> bounds,
+                 std::string node)
+      : node_(std::move(node)),
+        templater_(std::move(templater)),
         routes_(max_routes),
         hosts_(max_hosts),
         max_series_(kLabelSetsPerRoute * max_routes),
@@ -133,12 +136,13 @@ class RequestMetrics {
   void Write(FamilyWriter& out) {
     const size_t requests = out.Counter("topdog_exporter_gateway_requests_total",
                                         "Requests in the NGINX access logs, by host, method, route and status.");
+    const size_t label_count = node_.empty() ? 4 : 5;
     for (const Series& series : series_) {
-      out.Sample(requests, static_cast<double>(series.count),
-                 {{"host", series.host},
-                  {"method", kMethods[series.method]},
-                  {"route", series.route},
-                  {"status", std::string_view(series.status_text.data(), 3)}});
+      const std::array<Label, 5> labels = {Label{"host", series.host}, Label{"method", kMethods[series.method]},
+                                           Label{"route", series.route},
+                                           Label{"status", std::string_view(series.status_text.data(), 3)},
+                                           Label{"node", node_}};
+      out.Sample(requests, static_cast<double>(series.count), std::span(labels.data(), label_count));
     }
     const size_t request_duration =
         out.Add("topdog_exporter_gateway_request_duration_seconds",
@@ -151,11 +155,13 @@ class RequestMetrics {
                 "internal redirects), from the NGINX access logs; requests without an upstream are not counted.",
                 prometheus::MetricType::Histogram);
     for (const Histogram& histogram : histograms_) {
-      const std::array<Label, 4> labels = {Label{"host", histogram.host}, Label{"method", kMethods[histogram.method]},
+      const std::array<Label, 5> labels = {Label{"host", histogram.host}, Label{"method", kMethods[histogram.method]},
                                            Label{"route", histogram.route},
-                                           Label{"status_class", std::string_view(histogram.status_class.data(), 3)}};
-      WriteHistogram(out, request_duration, labels, histogram.request);
-      if (histogram.upstream.count > 0) WriteHistogram(out, upstream_duration, labels, histogram.upstream);
+                                           Label{"status_class", std::string_view(histogram.status_class.data(), 3)},
+                                           Label{"node", node_}};
+      const std::span<const Label> used(labels.data(), label_count);
+      WriteHistogram(out, request_duration, used, histogram.request);
+      if (histogram.upstream.count > 0) WriteHistogram(out, upstream_duration, used, histogram.upstream);
     }
     out.Single("topdog_exporter_gateway_routes_dropped_total",
                "Requests counted under route=\"other\" because --collector.accesslog.max-routes routes or the cap "
@@ -236,6 +242,7 @@ class RequestMetrics {
     out.HistogramSample(family, labels, buckets.count, buckets.sum, cumulative_, bounds_with_inf_);
   }
 
+  const std::string node_;
   RouteTemplater templater_;
   TopRoutes routes_;
   TopRoutes hosts_;
@@ -589,7 +596,8 @@ Result<std::unique_ptr<Collector>> NewAccessLogCollector(const CollectorDeps& de
   if (!poll_interval) return bad("--collector.accesslog.poll-interval: " + poll_interval.error().message);
 
   Sink sink{std::move(*parser),
-            RequestMetrics(std::move(*templater), options.max_routes, options.max_hosts, options.buckets),
+            RequestMetrics(std::move(*templater), options.max_routes, options.max_hosts, options.buckets,
+                           deps.options.gateway.node_name),
             cri,
             max_line_bytes,
             {},

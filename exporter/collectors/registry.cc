@@ -6,7 +6,7 @@
 namespace topdog::exporter {
 
 const std::vector<CollectorInfo>& KnownCollectors() {
-  // All twelve are enabled by default in node_exporter too.
+  // The twelve node collectors are on by default, as in node_exporter; the gateway and backend ones are off.
   static const std::vector<CollectorInfo> kCollectors = {
       {"accesslog", false, NewAccessLogCollector},  // gateway access logs; needs --collector.accesslog.path
       {"backend_metrics", false, NewBackendMetricsCollector},  // a backend's /metrics passed through

@@ -445,6 +445,24 @@ TEST_F(AccessLogCollectorTest, CustomBucketsAreUsed) {
   EXPECT_EQ(Bucket(*slow, 0.5), 2u);
 }
 
+TEST_F(AccessLogCollectorTest, NodeNameLabelsEveryRequestSeries) {
+  options_.gateway.node_name = "pool-a-xk2j9";
+  const Families families = CollectFixture("combined_times.log");
+  const auto requests = Requests(families);
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(Total(requests), kCapturedRequests);
+  for (const auto& [labels, value] : requests) {
+    auto node = labels.find("node");
+    ASSERT_NE(node, labels.end());
+    EXPECT_EQ(node->second, "pool-a-xk2j9");
+  }
+  LabelMap slow_labels = Hist("GET", "/api/slow", "2xx");
+  slow_labels["node"] = "pool-a-xk2j9";
+  const auto* slow = HistogramOf(families, "topdog_exporter_gateway_request_duration_seconds", slow_labels);
+  ASSERT_NE(slow, nullptr);
+  EXPECT_EQ(slow->sample_count, 2u);
+}
+
 TEST_F(AccessLogCollectorTest, RouteRulesGiveFixedRoutes) {
   options_.accesslog.route_rules = {"/static/=/static/*", "/api/long/=/api/long"};
   const auto requests = Requests(CollectFixture("combined_times.log"));
