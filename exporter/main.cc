@@ -19,6 +19,7 @@
 #include "exporter/access_log_flags.h"
 #include "exporter/collectors/registry.h"
 #include "exporter/exporter_app.h"
+#include "exporter/flag_file.h"
 #include "exporter/gateway_flags.h"
 
 namespace {
@@ -82,13 +83,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   app.add_flag("--collector.disable-defaults", disable_defaults, "Set all collectors to disabled by default");
-  std::map<std::string, bool> collector_on, collector_off;
+  // --collector.X / --no-collector.X (the last one given wins, as with node_exporter's kingpin flags), and
+  // `collector.X: true|false` in the --config.file.
+  std::map<std::string, bool> collector_flag;
+  std::map<std::string, CLI::Option*> collector_option;
   for (const auto& info : topdog::exporter::KnownCollectors()) {
-    collector_on[info.name] = false;
-    collector_off[info.name] = false;
-    app.add_flag("--collector." + info.name, collector_on[info.name],
-                 "Enable the " + info.name + " collector (default: " + (info.enabled_by_default ? "enabled" : "disabled") + ")");
-    app.add_flag("--no-collector." + info.name, collector_off[info.name], "Disable the " + info.name + " collector");
+    collector_option[info.name] =
+        app.add_flag("--collector." + info.name + ",!--no-collector." + info.name, collector_flag[info.name],
+                     "Enable the " + info.name + " collector (default: " +
+                         (info.enabled_by_default ? "enabled" : "disabled") + "); --no-collector." + info.name +
+                         " disables it");
   }
   app.add_flag("--collector.cpu.guest,!--no-collector.cpu.guest", o.cpu_guest,
                "Enables metric node_cpu_guest_seconds_total (default: enabled)");
@@ -133,8 +137,17 @@ int main(int argc, char** argv) {
   topdog::exporter::AddAccessLogFlags(app, o.accesslog);
   topdog::exporter::AddGatewayFlags(app, o.gateway);
 
+  CLI::Option* config_file = app.set_config("--config.file", "",
+                                            "YAML file of flag values, by flag name without the dashes (README "
+                                            "\"Configuration file\"); the command line wins");
+  app.config_formatter(std::make_shared<topdog::exporter::YamlFlagFile>(app));
+  app.allow_config_extras(CLI::config_extras_mode::error);
+
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ConfigError& e) {
+    std::fprintf(stderr, "topdog-exporter: --config.file %s: %s\n", config_file->as<std::string>().c_str(), e.what());
+    return 1;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
@@ -186,8 +199,7 @@ int main(int argc, char** argv) {
 
   for (const auto& info : topdog::exporter::KnownCollectors()) {
     bool enabled = disable_defaults ? false : info.enabled_by_default;
-    if (collector_on[info.name]) enabled = true;
-    if (collector_off[info.name]) enabled = false;
+    if (collector_option[info.name]->count() > 0) enabled = collector_flag[info.name];
     if (enabled) config.enabled_collectors.insert(info.name);
   }
 

@@ -139,11 +139,23 @@ class Gateway:
 
 
 class Exporter:
-    def __init__(self, binary, log, positions, workdir, n):
-        self.server = e2e_util.Server(
-            [binary, "--collector.disable-defaults", "--collector.accesslog", f"--collector.accesslog.path={log}",
-             f"--collector.accesslog.position-file={positions}", "--collector.accesslog.poll-interval=100ms"],
-            os.path.join(workdir, f"exporter-{n}.log"))
+    """With flags, or (config_file=True) the same settings from a --config.file plus a node name."""
+
+    def __init__(self, binary, log, positions, workdir, n, config_file=False):
+        argv = [binary, "--collector.disable-defaults", "--collector.accesslog", f"--collector.accesslog.path={log}",
+                f"--collector.accesslog.position-file={positions}", "--collector.accesslog.poll-interval=100ms"]
+        if config_file:
+            path = os.path.join(workdir, f"exporter-{n}.yaml")
+            with open(path, "w") as f:
+                f.write(textwrap.dedent(f"""\
+                    collector.disable-defaults: true
+                    collector.accesslog: true
+                    collector:
+                      accesslog: {{path: ["{log}"], position-file: "{positions}", poll-interval: 100ms}}
+                      gateway.node-name: node-e2e
+                    """))
+            argv = [binary, f"--config.file={path}"]
+        self.server = e2e_util.Server(argv, os.path.join(workdir, f"exporter-{n}.log"))
         self.url = f"http://127.0.0.1:{self.server.port}/metrics"
 
     def scrape(self):
@@ -164,11 +176,13 @@ def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def requests_by_labels(samples):
+def requests_by_labels(samples, node=None):
     out = {}
     for (name, labels), v in samples.items():
         if name == "topdog_exporter_gateway_requests_total":
             d = dict(labels)
+            if d.get("node") != node:
+                raise AssertionError(f"requests_total with node={d.get('node')!r}, expected {node!r}")
             out[(d["method"], d["route"], d["status"])] = v
     return out
 
@@ -217,8 +231,8 @@ def send_mix(gw, sent, rounds=1):
         sent.add("GET", "/api/status/:id", 503)
 
 
-def check_counts(samples, sent, what):
-    got = requests_by_labels(samples)
+def check_counts(samples, sent, what, node=None):
+    got = requests_by_labels(samples, node)
     expected = {k: float(v) for k, v in sent.counts.items()}
     CHECKS.expect(got == expected, f"{what}: requests_total per label set equals what was sent "
                                    f"(got {sorted(got.items())}, sent {sorted(expected.items())})")
@@ -301,24 +315,32 @@ def main():
         samples = wait_for_lines(exporter, sent.total)
         check_counts(samples, sent, "phase 3")
 
-        print("phase 4: restart with the position file")
+        print("phase 4: restart with the position file, settings now from a --config.file")
         exporter.stop()
         exporters.remove(exporter)
         after = Sent()
         send_mix(gw, after)  # logged while the exporter is down
-        exporter = Exporter(args.exporter, gw.log, positions, srv, 1)
+        exporter = Exporter(args.exporter, gw.log, positions, srv, 1, config_file=True)
         exporters.append(exporter)
         samples = wait_for_lines(exporter, after.total)
-        check_counts(samples, after, "after the restart")
+        check_counts(samples, after, "after the restart", node="node-e2e")
         for _ in range(2):
             CHECKS.expect(gw.get("/boom") == 500, "request after the restart")
         after.add("GET", "/boom", 500, 2)
         samples = wait_for_lines(exporter, after.total)
-        check_counts(samples, after, "after the restart, more")
+        check_counts(samples, after, "after the restart, more", node="node-e2e")
         CHECKS.expect(value(samples, "topdog_exporter_gateway_position_file_errors_total") == 0,
                       "position file written without errors")
         logs = exporter.server.logs()
         CHECKS.expect("from=\"saved position\"" in logs, "the restarted exporter resumed from its saved position")
+
+        print("a --config.file with an unknown flag name: start-up error naming file and line")
+        bad = os.path.join(srv, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("collector.accesslog: true\ncollector.accesslog.paht: /x\n")
+        run = subprocess.run([args.exporter, f"--config.file={bad}"], capture_output=True, text=True, timeout=10)
+        CHECKS.expect(run.returncode == 1 and f"--config.file {bad}: line 2: collector.accesslog.paht: no such flag"
+                      in run.stderr, f"bad config file refused (exit {run.returncode}, stderr {run.stderr!r})")
     finally:
         for e in exporters:
             e.stop()
