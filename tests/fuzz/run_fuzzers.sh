@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in DIR for SECONDS each, seeded with the captured fixtures.
-# CI: a short bounded run (scripts/test.sh, 10 s each). Longer, documented in README:
+# CI: a short bounded run (scripts/test.sh, 10 s each, FUZZ_JOBS at a time). Longer, documented in README:
 #   tests/fuzz/run_fuzzers.sh build-fuzz/tests/fuzz 600
 # A crash fails the run and leaves its input as crash-* / leak-* / timeout-* / oom-* in FUZZ_ARTIFACTS
 # (default ./fuzz-artifacts, relative to where the script is started); replay one with
@@ -17,7 +17,9 @@ status=0
 shopt -s nullglob
 targets=("$dir"/*_fuzz)
 [ ${#targets[@]} -gt 0 ] || { echo "no fuzz targets in $dir" >&2; exit 1; }
-for target in "${targets[@]}"; do
+# Runs one target; its summary (or failure) goes to $work/<name>.out, its log to $work/<name>.log.
+fuzz_one() {
+  local target=$1 name corpus
   name=$(basename "$target" _fuzz)
   corpus="$work/$name"
   mkdir -p "$corpus"
@@ -30,13 +32,30 @@ for target in "${targets[@]}"; do
   if [ -d "$here/seeds/$name" ]; then
     find "$here/seeds/$name" -type f -exec cp --backup=numbered -t "$corpus" {} +
   fi
-  echo "== fuzz $name for ${seconds}s ($(ls "$corpus" | wc -l) seeds)"
-  if ! (cd "$work" && "$target" -max_total_time="$seconds" -max_len=300000 -rss_limit_mb=2048 -timeout=10 \
-          -print_final_stats=1 -dict="$here/fuzz.dict" -artifact_prefix="$artifacts/$name-" \
-          "$corpus" 2>"$work/$name.log"); then
-    echo "FUZZ FAILURE in $name:"; tail -40 "$work/$name.log"; status=1
-  else
+  mkdir -p "$work/run-$name"
+  {
+    echo "== fuzz $name for ${seconds}s ($(find "$corpus" -type f | wc -l) seeds)"
+    if ! (cd "$work/run-$name" && "$target" -max_total_time="$seconds" -max_len=300000 -rss_limit_mb=2048 \
+            -timeout=10 -print_final_stats=1 -dict="$here/fuzz.dict" -artifact_prefix="$artifacts/$name-" \
+            "$corpus" 2>"$work/$name.log"); then
+      echo "FUZZ FAILURE in $name:"; tail -40 "$work/$name.log"
+      return 1
+    fi
     grep -E 'stat::number_of_executed_units|cov:' "$work/$name.log" | tail -2
-  fi
+  } >"$work/$name.out" 2>&1
+}
+
+# FUZZ_JOBS targets at a time (default: one per CPU), each single-threaded: same time per target, less wall time.
+jobs=${FUZZ_JOBS:-$(nproc)}
+declare -A pids=()
+for target in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$target" &
+  pids[$target]=$!
+done
+for target in "${targets[@]}"; do
+  name=$(basename "$target" _fuzz)
+  wait "${pids[$target]}" || status=1
+  cat "$work/$name.out"
 done
 exit $status
