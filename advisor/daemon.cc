@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "advisor/io/alertmanager.h"
 #include "advisor/io/config.h"
 #include "advisor/io/do_client.h"
 #include "advisor/io/embedded_source.h"
@@ -26,6 +27,7 @@
 #include "advisor/io/prometheus_source.h"
 #include "advisor/io/scraper.h"
 #include "advisor/reconciler.h"
+#include "advisor/rule_evaluator.h"
 #include "common/exposition/text_writer.h"
 #include "common/http/server.h"
 #include "common/logging.h"
@@ -162,6 +164,32 @@ nlohmann::json PassJson(const PassReport& report, double cpu_seconds, double wal
           {"workloads", workloads}};
 }
 
+// Prometheus's default external URL: http://<hostname>:<port of the first listen address>.
+std::string DefaultExternalUrl(const DaemonFlags& flags) {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  std::string port = "9101";
+  if (!flags.listen_addresses.empty()) {
+    const std::string& address = flags.listen_addresses.front();
+    port = address.substr(address.rfind(':') + 1);
+  }
+  return "http://" + std::string(host) + ":" + port;
+}
+
+void AppendNotifierMetrics(const AlertmanagerNotifier::Stats& stats, exposition::FamilyWriter& out) {
+  const size_t sent = out.Counter("topdog_advisor_notifications_sent_total",
+                                  "Alerts Alertmanager accepted, by Alertmanager.");
+  for (const auto& [url, n] : stats.sent) out.Sample(sent, static_cast<double>(n), {{"alertmanager", url}});
+  const size_t errors = out.Counter("topdog_advisor_notifications_errors_total",
+                                    "Alerts in POSTs that failed (refused, 4xx/5xx, timeout), by Alertmanager.");
+  for (const auto& [url, n] : stats.errors) out.Sample(errors, static_cast<double>(n), {{"alertmanager", url}});
+  out.Single("topdog_advisor_notifications_dropped_total",
+             "Alerts dropped: the queue was full, or no Alertmanager accepted their batch.",
+             prometheus::MetricType::Counter, static_cast<double>(stats.dropped));
+  out.Single("topdog_advisor_notifications_queue_length", "Alerts waiting to be sent.",
+             prometheus::MetricType::Gauge, static_cast<double>(stats.queue_length));
+}
+
 double CpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -235,6 +263,61 @@ int RunDaemon(const DaemonFlags& flags) {
       scraper = std::move(*created);
     }
     source = std::make_unique<EmbeddedSource>(*history);
+  }
+
+  // Rule evaluation (Prometheus mode): its own connection to Prometheus, so a slow reconcile pass does not delay
+  // alerts, and the notifier's to Alertmanager. Rule files that do not load are a start-up error.
+  std::unique_ptr<CurlHttpClient> rules_http, alertmanager_http;
+  std::unique_ptr<PrometheusSource> rules_source;
+  std::unique_ptr<AlertmanagerNotifier> notifier;
+  std::unique_ptr<RuleEvaluator> evaluator;
+  if (!config.rules.files.empty()) {
+    auto http = MakeClient(config.prometheus->tls, config.prometheus->timeout_seconds);
+    if (!http) return Fail("rules: " + http.error().message);
+    rules_http = std::move(*http);
+    PrometheusOptions options;
+    options.url = config.prometheus->url;
+    options.bearer_token_file = config.prometheus->bearer_token_file;
+    options.basic_user = config.prometheus->basic_user;
+    options.basic_password_file = config.prometheus->basic_password_file;
+    options.retry.attempts = 1;  // a failed query marks the rule unhealthy until the next evaluation
+    rules_source = std::make_unique<PrometheusSource>(*rules_http, options, [&stop](std::chrono::milliseconds wait) {
+      stop.WaitFor(std::chrono::duration<double>(wait).count());
+    });
+    auto am_http = MakeClient(config.alerting.tls, config.alerting.timeout_seconds);
+    if (!am_http) return Fail("alerting: " + am_http.error().message);
+    alertmanager_http = std::move(*am_http);
+    AlertmanagerOptions am;
+    am.urls = config.alerting.alertmanagers;
+    am.bearer_token_file = config.alerting.bearer_token_file;
+    am.basic_user = config.alerting.basic_user;
+    am.basic_password_file = config.alerting.basic_password_file;
+    am.queue_capacity = config.alerting.queue_capacity;
+    notifier = std::make_unique<AlertmanagerNotifier>(*alertmanager_http, am);
+    RuleEvaluatorOptions rule_options;
+    rule_options.files = config.rules.files;
+    rule_options.default_interval_seconds = config.rules.evaluation_interval_seconds;
+    rule_options.resend_delay_seconds = config.rules.resend_delay_seconds;
+    rule_options.context.external_labels = config.rules.external_labels;
+    rule_options.context.external_url =
+        config.rules.external_url.empty() ? DefaultExternalUrl(flags) : config.rules.external_url;
+    PrometheusSource* query_source = rules_source.get();
+    AlertmanagerNotifier* notify_to = notifier.get();
+    evaluator = std::make_unique<RuleEvaluator>(
+        rule_options,
+        [query_source](std::string_view expr, double ts) -> Result<std::vector<RuleSample>> {
+          auto answer = query_source->Query(std::string(expr), ts);
+          if (!answer) return tl::unexpected(answer.error());
+          std::vector<RuleSample> samples;
+          samples.reserve(answer->size());
+          for (auto& [labels, sample] : *answer) samples.push_back({std::move(labels), sample.value});
+          return samples;
+        },
+        [notify_to](std::vector<AlertNotification> alerts) { notify_to->Enqueue(std::move(alerts)); }, metrics);
+    if (auto loaded = evaluator->Load(); !loaded) return Fail("rules: " + loaded.error().message);
+    if (config.alerting.alertmanagers.empty()) {
+      spdlog::warn("rules are evaluated but no alerting.alertmanagers are configured: alerts are not sent");
+    }
   }
 
   // Kubernetes.
@@ -314,10 +397,12 @@ int RunDaemon(const DaemonFlags& flags) {
   server_options.ready = [&ready] { return ready.load(); };
   static std::atomic<http::Server*> server_ptr{nullptr};
   SharedHistory* history_ptr = history.get();
+  AlertmanagerNotifier* notifier_ptr = notifier.get();
   std::map<std::string, http::Handler> routes{
-      {"/metrics", [&metrics, history_ptr](const http::Request& request) {
+      {"/metrics", [&metrics, history_ptr, notifier_ptr](const http::Request& request) {
          exposition::FamilyWriter out;
          metrics.Append(out);
+         if (notifier_ptr != nullptr) AppendNotifierMetrics(notifier_ptr->stats(), out);
          if (history_ptr != nullptr) {
            auto [series, bytes] = history_ptr->With([](HistoryStore& store) {
              return std::pair<double, double>(static_cast<double>(store.SeriesCount()),
@@ -344,6 +429,17 @@ int RunDaemon(const DaemonFlags& flags) {
                config.workloads.size(), (*server)->ListeningPorts().empty() ? 0 : (*server)->ListeningPorts()[0]);
 
   std::vector<std::thread> threads;
+  if (evaluator) {
+    notifier->Start();
+    threads.emplace_back([&] {
+      while (!stop.Stopped()) {
+        const double started = WallSeconds();
+        const double until_next = evaluator->Tick(started);
+        // Just past the next slot: a wake-up a hair early would find no slot due.
+        if (stop.WaitFor(std::max(0.0, until_next - (WallSeconds() - started)) + 0.001)) break;
+      }
+    });
+  }
   if (scraper) {
     threads.emplace_back([&] {
       double last_snapshot = WallSeconds();
@@ -428,6 +524,7 @@ int RunDaemon(const DaemonFlags& flags) {
   spdlog::info("shutting down signal={}", signal_number);
   stop.Stop();
   for (std::thread& t : threads) t.join();
+  if (notifier) notifier->Stop();
   // The Lease is given up only after the reconcile thread has ended, so no write of ours is in flight when
   // another replica takes over.
   if (elector_ptr != nullptr && elector_ptr->IsLeader()) (void)elector_ptr->Release(WallSeconds());

@@ -197,6 +197,20 @@ WorkloadOutcome Reconciler::Decide(const Workload& workload, double now_seconds,
                "1 when the forecast's quantiles are calibrated on its own past errors, 0 for the recent peak alone.",
                labels, forecast.calibrated ? 1 : 0);
   }
+  if (auto outlook = ComputeCapacityOutlook(decision, hpa.max_replicas, config_.decision.decision_quantile_index)) {
+    for (const auto& [horizon_seconds, ratio] : outlook->saturation_by_horizon) {
+      MetricLabels labels = who;
+      labels.emplace_back("horizon", HorizonLabel(horizon_seconds));
+      gauges.Set("topdog_advisor_predicted_saturation_ratio",
+                 "Forecast peak demand over the horizon (the decision quantile) divided by what maxReplicas pods "
+                 "serve at 100% of their CPU request; above 1 the HPA cannot keep up.",
+                 labels, ratio);
+    }
+    gauges.Set("topdog_advisor_capacity_exhaustion_seconds",
+               "The shortest forecast horizon within which demand exceeds what maxReplicas pods serve (+Inf: none "
+               "of the horizons).",
+               who, outlook->exhaustion_seconds);
+  }
   if (std::isfinite(decision.pod_capacity)) {
     gauges.Set("topdog_advisor_pod_capacity_requests_per_second",
                "Requests per second one pod serves at 100% of its CPU request (configured or estimated).", who,
@@ -439,6 +453,7 @@ PassReport Reconciler::RunOnce(double now_seconds) {
              static_cast<double>(workloads->size()));
   metrics_.Publish(gauges,
                    {"topdog_advisor_forecast_requests_per_second", "topdog_advisor_forecast_calibrated",
+                    "topdog_advisor_predicted_saturation_ratio", "topdog_advisor_capacity_exhaustion_seconds",
                     "topdog_advisor_pod_capacity_requests_per_second", "topdog_advisor_hpa_min_replicas",
                     "topdog_advisor_hpa_max_replicas", "topdog_advisor_recommended_min_replicas",
                     "topdog_advisor_recommended_max_replicas", "topdog_advisor_recommended_target_utilization_ratio",

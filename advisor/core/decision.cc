@@ -151,4 +151,22 @@ WorkloadDecision DecideWorkload(const WorkloadInput& input, const DecisionSettin
   return out;
 }
 
+std::optional<CapacityOutlook> ComputeCapacityOutlook(const WorkloadDecision& decision, int max_replicas,
+                                                      size_t decision_quantile_index) {
+  if (decision.forecasts.empty() || !std::isfinite(decision.pod_capacity) || decision.pod_capacity <= 0 ||
+      max_replicas <= 0) {
+    return std::nullopt;
+  }
+  const double capacity = decision.pod_capacity * max_replicas;
+  CapacityOutlook outlook;
+  outlook.exhaustion_seconds = std::numeric_limits<double>::infinity();
+  for (const HorizonForecast& forecast : decision.forecasts) {
+    if (decision_quantile_index >= forecast.quantiles.size()) return std::nullopt;
+    const double ratio = forecast.quantiles[decision_quantile_index] / capacity;
+    outlook.saturation_by_horizon.emplace_back(forecast.horizon_seconds, ratio);
+    if (ratio > 1) outlook.exhaustion_seconds = std::min(outlook.exhaustion_seconds, forecast.horizon_seconds);
+  }
+  return outlook;
+}
+
 }  // namespace topdog::advisor

@@ -55,6 +55,18 @@ struct WorkloadDecision {
 // REQUIRES: settings.horizons_seconds and quantiles non-empty, decision_quantile_index < quantiles.size().
 WorkloadDecision DecideWorkload(const WorkloadInput& input, const DecisionSettings& settings);
 
+// The forecast against the most the HPA can give: per horizon, the forecast peak (the decision quantile) over
+// what max_replicas pods serve at 100% of their CPU request, and the shortest horizon whose ratio exceeds 1
+// (the capacity is exhausted within it; +Inf when no horizon's is). Series for alert rules
+// (topdog_advisor_predicted_saturation_ratio, topdog_advisor_capacity_exhaustion_seconds).
+struct CapacityOutlook {
+  std::vector<std::pair<double, double>> saturation_by_horizon;  // (horizon seconds, ratio), as the forecasts
+  double exhaustion_seconds = 0;
+};
+// nullopt without forecasts, a known pod capacity or max_replicas > 0.
+std::optional<CapacityOutlook> ComputeCapacityOutlook(const WorkloadDecision& decision, int max_replicas,
+                                                      size_t decision_quantile_index);
+
 // The req/s one pod serves at 100% of its CPU request: the median of demand / busy_pods over the newest
 // `window_seconds` where both are known and busy_pods > 0.05; NaN under 30 such points. REQUIRES: same grid.
 double EstimatePodCapacity(const Series& demand, const Series& busy_pods, double window_seconds);

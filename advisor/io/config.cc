@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/exposition/text_writer.h"
 #include "common/yaml_fields.h"
 
 namespace topdog::advisor {
@@ -120,6 +121,54 @@ Result<SeriesConfig> ParseSeries(const YAML::Node& node, std::string_view sectio
   return series;
 }
 
+Result<void> ParseRules(const YAML::Node& node, std::string_view base_dir, RulesConfig& rules) {
+  if (!node || node.IsNull()) return {};
+  TRY(CheckKeys(node, "rules", {"files", "evaluation_interval", "resend_delay", "external_labels", "external_url"}));
+  TRY_ASSIGN(rules.files, GetStringList(node, "files", "rules"));
+  for (std::string& file : rules.files) file = Resolve(base_dir, file);
+  TRY_ASSIGN(rules.evaluation_interval_seconds, GetPositiveDuration(node, "evaluation_interval", "rules", 60));
+  TRY_ASSIGN(rules.resend_delay_seconds, GetPositiveDuration(node, "resend_delay", "rules", 60));
+  TRY_ASSIGN(rules.external_url, GetString(node, "external_url", "rules"));
+  while (!rules.external_url.empty() && rules.external_url.back() == '/') rules.external_url.pop_back();
+  if (!rules.external_url.empty()) TRY(CheckUrl(rules.external_url, "rules.external_url"));
+  const YAML::Node labels = node["external_labels"];
+  if (labels && !labels.IsNull()) {
+    if (!labels.IsMap()) return tl::unexpected(ConfigError("rules.external_labels must be a mapping" + Where(labels)));
+    for (auto it = labels.begin(); it != labels.end(); ++it) {
+      if (!it->first.IsScalar() || !it->second.IsScalar()) {
+        return tl::unexpected(ConfigError("rules.external_labels: name: value pairs" + Where(it->first)));
+      }
+      if (!exposition::IsValidLabelName(it->first.Scalar())) {
+        return tl::unexpected(ConfigError("rules.external_labels: invalid label name " + it->first.Scalar() +
+                                          Where(it->first)));
+      }
+      rules.external_labels[it->first.Scalar()] = it->second.Scalar();
+    }
+  }
+  return {};
+}
+
+Result<void> ParseAlerting(const YAML::Node& node, std::string_view base_dir, AlertingConfig& alerting) {
+  if (!node || node.IsNull()) return {};
+  TRY(CheckKeys(node, "alerting",
+                {"alertmanagers", "bearer_token_file", "basic_auth", "tls_config", "timeout", "queue_capacity"}));
+  TRY_ASSIGN(alerting.alertmanagers, GetStringList(node, "alertmanagers", "alerting"));
+  for (std::string& url : alerting.alertmanagers) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    TRY(CheckUrl(url, "alerting.alertmanagers"));
+  }
+  TRY_ASSIGN(alerting.bearer_token_file, GetString(node, "bearer_token_file", "alerting"));
+  alerting.bearer_token_file = Resolve(base_dir, alerting.bearer_token_file);
+  TRY(ParseBasicAuth(node["basic_auth"], "alerting.basic_auth", base_dir, alerting.basic_user,
+                     alerting.basic_password_file));
+  TRY_ASSIGN(alerting.tls, ParseTls(node["tls_config"], "alerting.tls_config", base_dir));
+  TRY_ASSIGN(alerting.timeout_seconds, GetPositiveDuration(node, "timeout", "alerting", 10));
+  int capacity = 10000;
+  TRY_ASSIGN(capacity, GetInt(node, "queue_capacity", "alerting", 10000, 1, 1000000));
+  alerting.queue_capacity = static_cast<size_t>(capacity);
+  return {};
+}
+
 // A workload entry or the defaults block (`is_defaults`: no namespace/name).
 Result<WorkloadConfig> ParseWorkload(const YAML::Node& node, std::string_view section, bool is_defaults,
                                      const WorkloadConfig& base) {
@@ -180,7 +229,7 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
   AdvisorConfig c;
   TRY(CheckKeys(root, "config",
                 {"interval", "dry_run", "step", "history", "decision", "prometheus", "embedded", "kubernetes",
-                 "leader_election", "digitalocean", "defaults", "workloads"}));
+                 "leader_election", "digitalocean", "defaults", "workloads", "rules", "alerting"}));
   TRY_ASSIGN(c.interval_seconds, GetPositiveDuration(root, "interval", "config", c.interval_seconds));
   TRY_ASSIGN(c.dry_run, GetBool(root, "dry_run", "config", true));
   TRY_ASSIGN(c.step_seconds, GetPositiveDuration(root, "step", "config", c.step_seconds));
@@ -384,6 +433,12 @@ Result<AdvisorConfig> ParseRoot(const YAML::Node& root, std::string_view base_di
       }
       c.workloads.push_back(std::move(w));
     }
+  }
+  TRY(ParseRules(Section(root, "rules"), base_dir, c.rules));
+  TRY(ParseAlerting(Section(root, "alerting"), base_dir, c.alerting));
+  if (!c.rules.files.empty() && !c.prometheus) {
+    return tl::unexpected(ConfigError("rules need a prometheus section: rule expressions are PromQL, evaluated "
+                                      "through Prometheus's query API"));
   }
   for (const WorkloadConfig& w : c.workloads) {
     if (w.demand.Empty()) {

@@ -89,6 +89,23 @@ struct DigitalOceanConfig {
   double timeout_seconds = 15;
 };
 
+// Rule evaluation (Prometheus mode only: the expressions are PromQL, run by Prometheus's query API).
+struct RulesConfig {
+  std::vector<std::string> files;  // paths or globs, relative to the config file; empty: no rule evaluation
+  double evaluation_interval_seconds = 60;  // for groups without their own interval
+  double resend_delay_seconds = 60;         // Prometheus's --rules.alert.resend-delay
+  std::map<std::string, std::string> external_labels;
+  std::string external_url;  // generatorURL base and $externalURL; default http://<hostname>:<port>
+};
+
+struct AlertingConfig {
+  std::vector<std::string> alertmanagers;  // base URLs
+  std::string bearer_token_file, basic_user, basic_password_file;
+  TlsOptions tls;
+  double timeout_seconds = 10;
+  size_t queue_capacity = 10000;
+};
+
 struct AdvisorConfig {
   double interval_seconds = 300;  // reconcile period
   bool dry_run = true;
@@ -102,6 +119,8 @@ struct AdvisorConfig {
   DigitalOceanConfig digitalocean;
   WorkloadConfig defaults;
   std::vector<WorkloadConfig> workloads;
+  RulesConfig rules;
+  AlertingConfig alerting;
 
   // The workload's config: its own entry over the defaults (nullopt: not listed and defaults have no demand).
   WorkloadConfig For(std::string_view ns, std::string_view name) const;

@@ -148,6 +148,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"prometheus: {url: 'http://user:secret@p:9090'}\n", "no credentials in URLs"},
         BadConfig{"prometheus: {url: http://p}\ndigitalocean: {api_url: /}\n", "api_url"},
         BadConfig{"prometheus: {url: http://p}\ndecision: {min_recent_coverage: 5}\n", "min_recent_coverage"},
+        BadConfig{"embedded: {targets: [{url: 'http://e:9100/metrics'}]}\nrules: {files: [r.yml]}\n",
+                  "rules need a prometheus section"},
+        BadConfig{"prometheus: {url: http://p}\nrules: {files: [r.yml], evaluation_interval: 0s}\n",
+                  "rules.evaluation_interval must be above 0"},
+        BadConfig{"prometheus: {url: http://p}\nrules: {external_labels: {bad-name: x}}\n",
+                  "rules.external_labels: invalid label name bad-name"},
+        BadConfig{"prometheus: {url: http://p}\nalerting: {alertmanagers: ['am:9093']}\n",
+                  "alerting.alertmanagers must be an http"},
+        BadConfig{"prometheus: {url: http://p}\nalerting: {alertmanager: [http://am:9093]}\n",
+                  "field alertmanager not found in alerting"},
         BadConfig{"{{{", "config is not YAML"}));
 
 }  // namespace
@@ -155,6 +165,35 @@ INSTANTIATE_TEST_SUITE_P(
 
 namespace topdog::advisor {
 namespace {
+
+TEST(ConfigTest, RulesAndAlertingSections) {
+  auto config = ParseConfig(R"(
+prometheus: {url: http://p:9090}
+rules:
+  files: [rules/*.yml, /etc/topdog/extra.yml]
+  evaluation_interval: 30s
+  resend_delay: 2m
+  external_labels: {cluster: doks-fra1}
+  external_url: http://advisor.example/
+alerting:
+  alertmanagers: [http://am-0:9093, https://am-1:9093/prefix/]
+  bearer_token_file: am-token
+  timeout: 5s
+  queue_capacity: 500
+)",
+                            "/etc/topdog");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_EQ(config->rules.files, (std::vector<std::string>{"/etc/topdog/rules/*.yml", "/etc/topdog/extra.yml"}));
+  EXPECT_EQ(config->rules.evaluation_interval_seconds, 30);
+  EXPECT_EQ(config->rules.resend_delay_seconds, 120);
+  EXPECT_EQ(config->rules.external_labels, (std::map<std::string, std::string>{{"cluster", "doks-fra1"}}));
+  EXPECT_EQ(config->rules.external_url, "http://advisor.example");
+  EXPECT_EQ(config->alerting.alertmanagers,
+            (std::vector<std::string>{"http://am-0:9093", "https://am-1:9093/prefix"}));
+  EXPECT_EQ(config->alerting.bearer_token_file, "/etc/topdog/am-token");
+  EXPECT_EQ(config->alerting.timeout_seconds, 5);
+  EXPECT_EQ(config->alerting.queue_capacity, 500u);
+}
 
 TEST(ConfigTest, TheBundledExamplesParse) {
   for (const char* name : {"advisor/examples/embedded-demo.yaml", "deploy/base/advisor/config.yaml"}) {

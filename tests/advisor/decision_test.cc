@@ -157,3 +157,39 @@ TEST(EstimatePodCapacityTest, MedianOfTheRatioOverTheWindowIgnoringIdleAndGaps) 
 
 }  // namespace
 }  // namespace topdog::advisor
+
+namespace topdog::advisor {
+namespace {
+
+WorkloadDecision WithForecasts(double pod_capacity, std::vector<std::pair<double, double>> peak_by_horizon) {
+  WorkloadDecision decision;
+  decision.pod_capacity = pod_capacity;
+  for (const auto& [horizon, peak] : peak_by_horizon) {
+    decision.forecasts.push_back(HorizonForecast{horizon, {peak / 2, peak, peak * 2}, true});
+  }
+  return decision;
+}
+
+TEST(CapacityOutlookTest, SaturationPerHorizonAndTheFirstHorizonBeyondCapacity) {
+  // 10 pods x 50 req/s = 500 req/s at maxReplicas.
+  auto outlook = ComputeCapacityOutlook(WithForecasts(50, {{1200, 400}, {3600, 600}, {7200, 900}}), 10, 1);
+  ASSERT_TRUE(outlook);
+  EXPECT_EQ(outlook->saturation_by_horizon,
+            (std::vector<std::pair<double, double>>{{1200, 0.8}, {3600, 1.2}, {7200, 1.8}}));
+  EXPECT_EQ(outlook->exhaustion_seconds, 3600);
+}
+
+TEST(CapacityOutlookTest, NoHorizonBeyondCapacityIsInfinity) {
+  auto outlook = ComputeCapacityOutlook(WithForecasts(50, {{1200, 400}, {3600, 500}}), 10, 1);
+  ASSERT_TRUE(outlook);
+  EXPECT_TRUE(std::isinf(outlook->exhaustion_seconds));
+}
+
+TEST(CapacityOutlookTest, UnknownCapacityOrNoForecastGivesNothing) {
+  EXPECT_FALSE(ComputeCapacityOutlook(WithForecasts(std::nan(""), {{1200, 400}}), 10, 1));
+  EXPECT_FALSE(ComputeCapacityOutlook(WithForecasts(50, {}), 10, 1));
+  EXPECT_FALSE(ComputeCapacityOutlook(WithForecasts(50, {{1200, 400}}), 0, 1));
+}
+
+}  // namespace
+}  // namespace topdog::advisor
