@@ -23,6 +23,8 @@ test_pkgs+=(nginx)  # real NGINX: stub_status and access logs (scripts/capture-g
 test_pkgs+=(python3-fastapi python3-uvicorn uvicorn prometheus-nginx-exporter)
 # mtail: the peer of the access-log benchmark (bench/accesslog_bench.py), same log and job, lines per CPU-second.
 test_pkgs+=(mtail)
+# rules/ gates (tests/rules): yamllint (promtool comes with prometheus, PyYAML with python3-yaml).
+test_pkgs+=(yamllint)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
