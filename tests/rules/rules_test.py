@@ -68,11 +68,24 @@ def GateTokenizer(repo):
     return failures
 
 
+def FailedBlocks(output):
+    """promtool's output without the blocks of files that passed ("Checking F" / "Unit Testing: F" + SUCCESS)."""
+    blocks, block = [], []
+    for line in output.splitlines():
+        if line.startswith(("Checking ", "Unit Testing:")) and block:
+            blocks.append(block)
+            block = []
+        block.append(line)
+    blocks.append(block)
+    kept = [b for b in blocks if not any(line.strip().startswith("SUCCESS") for line in b)]
+    return "\n".join(line for b in kept for line in b if line.strip())
+
+
 def Run(argv, repo):
-    """Runs a tool; returns [] or its output as one failure."""
+    """Runs a tool; returns [] or its output (less what passed) as one failure."""
     result = subprocess.run(argv, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
-        return [f"`{' '.join(argv)}` exited {result.returncode}:\n{result.stdout.rstrip()}"]
+        return [f"`{' '.join(argv)}` exited {result.returncode}:\n{FailedBlocks(result.stdout)}"]
     return []
 
 
