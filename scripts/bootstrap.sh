@@ -25,6 +25,8 @@ test_pkgs+=(python3-fastapi python3-uvicorn uvicorn prometheus-nginx-exporter)
 test_pkgs+=(mtail)
 # Alertmanager: where the advisor's rule evaluation sends alerts in the differential test against Prometheus.
 test_pkgs+=(prometheus-alertmanager)
+# rules/ gates (tests/rules): yamllint (promtool comes with prometheus, PyYAML with python3-yaml).
+test_pkgs+=(yamllint)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;

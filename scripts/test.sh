@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 2: installs what is missing (apt), builds, and runs every test:
 #   1. Release build: unit tests, HTTP integration tests, end-to-end tests against Debian's node_exporter
-#      and promtool (ctest);
+#      and promtool, and the rules/ gates (ctest);
 #   2. AddressSanitizer + UndefinedBehaviorSanitizer build: the unit and integration tests again;
 #   3. clang/libFuzzer build: a short bounded fuzz run of every parser (FUZZ_SECONDS each, default 10).
 # Env: JOBS (default nproc), FUZZ_SECONDS, SKIP_ASAN=1, SKIP_FUZZ=1 (local iteration only; CI runs all).
