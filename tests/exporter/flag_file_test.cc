@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -26,7 +27,10 @@ class FlagFileTest : public ::testing::Test {
     config_ = app_.set_config("--config.file", "", "");
     app_.config_formatter(std::make_shared<YamlFlagFile>(app_));
     app_.allow_config_extras(CLI::config_extras_mode::error);
-    path_ = ::testing::TempDir() + "flag_file_test.yaml";
+    // One file per test and process: ctest runs the tests of this suite side by side.
+    path_ = ::testing::TempDir() + "flag_file_test_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + std::to_string(::getpid()) +
+            ".yaml";
   }
   void TearDown() override {
     std::filesystem::remove(path_);
