@@ -7,6 +7,7 @@ set -euo pipefail
 build_pkgs=(g++ cmake ninja-build pkg-config libgtest-dev libgmock-dev googletest
   prometheus-cpp-dev libboost-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev
   libexpected-dev libssl-dev libcrypt-dev zlib1g-dev nlohmann-json3-dev libeigen3-dev libcurl4-openssl-dev
+  libre2-dev  # RE2: the regular expressions of alert templates (reReplaceAll, match)
   gnuplot-nox)  # gnuplot draws the backtest report's plots (run by `topdog-advisor backtest`)
 # clang + compiler-rt: libFuzzer targets and the sanitizer build.
 tool_pkgs=(clang libclang-rt-14-dev)

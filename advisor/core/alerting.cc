@@ -21,10 +21,11 @@ std::string RuleIdentity(const RuleSpec& rule) {
   return key;
 }
 
-std::string Expand(const AlertTemplate& tmpl, const AlertTemplateData& data) {
-  if (!tmpl.has_actions()) return tmpl.Expand(data).value_or("");
+// The expansion, or Prometheus's "<error expanding template: ...>" text in its place.
+std::string Expand(const AlertTemplate& tmpl, const AlertTemplateData& data, std::string_view rule_name) {
+  if (!tmpl.has_actions()) return tmpl.text();
   auto text = tmpl.Expand(data);
-  if (!text) return "<error expanding template: " + text.error().message + ">";
+  if (!text) return tmpl.PrometheusErrorText(rule_name, text.error());
   return std::move(*text);
 }
 
@@ -78,9 +79,9 @@ Result<std::vector<RuleSample>> AlertingRule::Eval(double ts, const std::vector<
     Alert alert;
     alert.labels = sample.labels;
     alert.labels.erase("__name__");
-    for (const auto& [name, tmpl] : labels_) SetLabel(alert.labels, name, Expand(tmpl, data));
+    for (const auto& [name, tmpl] : labels_) SetLabel(alert.labels, name, Expand(tmpl, data, spec_.name));
     alert.labels["alertname"] = spec_.name;
-    for (const auto& [name, tmpl] : annotations_) alert.annotations[name] = Expand(tmpl, data);
+    for (const auto& [name, tmpl] : annotations_) alert.annotations[name] = Expand(tmpl, data, spec_.name);
     alert.value = sample.value;
     alert.state = AlertState::kPending;
     alert.active_at = ts;
@@ -153,7 +154,9 @@ std::vector<Alert> AlertingRule::TakeAlertsToSend(double ts, double resend_delay
   std::vector<Alert> out;
   for (auto& [labels, alert] : active_) {
     if (alert.state == AlertState::kPending) continue;
-    const bool due = alert.resolved_at > alert.last_sent_at || alert.last_sent_at + resend_delay_seconds < ts;
+    // Never sent (Go's zero LastSentAt is always long past), resolved since the last send, or due for a resend.
+    const bool due = alert.last_sent_at == 0 || alert.resolved_at > alert.last_sent_at ||
+                     alert.last_sent_at + resend_delay_seconds < ts;
     if (!due) continue;
     alert.last_sent_at = ts;
     // Two evaluation or Alertmanager send failures may pass before Alertmanager resolves it on its own.

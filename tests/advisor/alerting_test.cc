@@ -121,23 +121,24 @@ TEST(AlertingRuleTest, PendingAlertThatVanishesIsForgottenAndNeverSent) {
 
 TEST(AlertingRuleTest, ResolvedAlertIsSentAtOnceThenResentUntilRetentionEnds) {
   AlertingRule rule = MakeRule(Alerting("ApiErrors"));
-  // Firing from 0 to 100 s (5 s interval), resolved at 105 s.
-  Timeline timeline = RunEvaluations(rule, 0, 2000, 5, 60, [](double ts) { return ts <= 100; });
-  // Firing: sent at 0, then when more than 60 s passed (65 s: as verified, resent at +65 s).
+  // Firing from t0 to t0 + 100 s (5 s interval), resolved at t0 + 105 s.
+  const double t0 = 1'700'000'000;
+  Timeline timeline = RunEvaluations(rule, t0, t0 + 2000, 5, 60, [t0](double ts) { return ts <= t0 + 100; });
+  // Firing: sent at once, then when more than 60 s passed (65 s: as verified, resent at +65 s).
   ASSERT_GE(timeline.sent_at.size(), 3u);
-  EXPECT_EQ(timeline.sent_at[0], 0);
-  EXPECT_EQ(timeline.sent_at[1], 65);
-  EXPECT_EQ(timeline.sent[1].valid_until, 65 + 240);  // 4 x max(resend delay, interval)
-  // Resolved at 105: sent at once with ResolvedAt, then every 65 s until 15 minutes after resolution.
-  EXPECT_EQ(timeline.sent_at[2], 105);
+  EXPECT_EQ(timeline.sent_at[0] - t0, 0);
+  EXPECT_EQ(timeline.sent_at[1] - t0, 65);
+  EXPECT_EQ(timeline.sent[1].valid_until - t0, 65 + 240);  // 4 x max(resend delay, interval)
+  // Resolved at +105: sent at once with ResolvedAt, then every 65 s until 15 minutes after resolution.
+  EXPECT_EQ(timeline.sent_at[2] - t0, 105);
   EXPECT_EQ(timeline.sent[2].state, AlertState::kInactive);
-  EXPECT_EQ(timeline.sent[2].resolved_at, 105);
+  EXPECT_EQ(timeline.sent[2].resolved_at - t0, 105);
   for (size_t i = 3; i < timeline.sent_at.size(); ++i) {
     EXPECT_EQ(timeline.sent_at[i] - timeline.sent_at[i - 1], 65) << i;
-    EXPECT_EQ(timeline.sent[i].resolved_at, 105);
+    EXPECT_EQ(timeline.sent[i].resolved_at - t0, 105);
   }
-  EXPECT_LE(timeline.sent_at.back(), 105 + 900);
-  EXPECT_GT(timeline.sent_at.back(), 105 + 900 - 65);
+  EXPECT_LE(timeline.sent_at.back() - t0, 105 + 900);
+  EXPECT_GT(timeline.sent_at.back() - t0, 105 + 900 - 65);
   EXPECT_TRUE(rule.active().empty());  // dropped after the retention
 }
 
@@ -208,6 +209,16 @@ TEST(AlertingRuleTest, EmptyTemplatedLabelRemovesTheLabel) {
   ASSERT_TRUE(rule.Eval(0, {{{{"job", "api"}, {"owner", "payments"}}, 1}}, RuleContext{}, 0));
   EXPECT_EQ(OnlyAlert(rule)->labels,
             (LabelSet{{"alertname", "ApiErrors"}, {"owner", "payments"}, {"team", "payments"}}));
+}
+
+TEST(AlertingRuleTest, TemplateThatFailsAtExpansionGivesPrometheusErrorText) {
+  RuleSpec spec = Alerting("ApiErrors");
+  spec.annotations = {{"summary", "{{ humanize \"many\" }}"}};
+  AlertingRule rule = MakeRule(spec);
+  ASSERT_TRUE(rule.Eval(1000, Api(1), RuleContext{}, 0));
+  const std::string summary = OnlyAlert(rule)->annotations.at("summary");
+  EXPECT_EQ(summary.rfind("<error expanding template: error executing template __alert_ApiErrors: ", 0), 0u) << summary;
+  EXPECT_NE(summary.find("error calling humanize"), std::string::npos) << summary;
 }
 
 TEST(AlertingRuleTest, LimitDropsEveryAlert) {
