@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 import urllib.error
@@ -108,24 +107,13 @@ class Exporter:
 # --- nginx ---------------------------------------------------------------------------------------------------
 
 def nginx_conf(srv, port):
-    return textwrap.dedent(f"""\
-        worker_processes 1;
-        pid {srv}/nginx.pid;
-        error_log {srv}/logs/error.log info;
-        events {{ worker_connections 64; }}
-        http {{
-          client_body_temp_path {srv}/tmp/body;
-          proxy_temp_path {srv}/tmp/proxy;
-          fastcgi_temp_path {srv}/tmp/fastcgi;
-          uwsgi_temp_path {srv}/tmp/uwsgi;
-          scgi_temp_path {srv}/tmp/scgi;
-          access_log off;
-          server {{
-            listen 127.0.0.1:{port};
-            location = /stub_status {{ stub_status; }}
-            location = /healthz {{ return 200 "ok\\n"; }}
-            location = /broken {{ return 502; }}
-          }}
+    return e2e_util.nginx_conf(srv, f"""\
+        access_log off;
+        server {{
+          listen 127.0.0.1:{port};
+          location = /stub_status {{ stub_status; }}
+          location = /healthz {{ return 200 "ok\\n"; }}
+          location = /broken {{ return 502; }}
         }}
         """)
 
