@@ -384,6 +384,23 @@ TEST_F(AccessLogCollectorTest, MissingConfiguredFileFailsOnlyThisCollectorUntilI
   EXPECT_EQ(SampleValue(families, "topdog_exporter_gateway_log_files", {{"state", "missing"}}), 0);
 }
 
+TEST_F(AccessLogCollectorTest, AMissingFileKeepsTheOtherFilesRequestsServed) {
+  const std::string absent = dir_ + "/absent.log";
+  options_.accesslog.paths = {log_, absent};
+  auto collector = New();
+  ASSERT_TRUE(collector);
+  Append(log_, ReadFixtureLines("gateway/combined_times.log")[3] + "\n");
+  system_.now.unix_seconds += 6;
+  auto failed = collector->Collect();
+  ASSERT_FALSE(failed);
+  EXPECT_THAT(failed.error().message, HasSubstr(absent));
+  const Families kept = collector->TakeFamiliesOnError();
+  EXPECT_EQ(LineCount(kept, "parsed"), 1);
+  EXPECT_EQ(Total(Requests(kept)), 1);
+  EXPECT_EQ(SampleValue(kept, "topdog_exporter_gateway_log_files", {{"state", "missing"}}), 1);
+  EXPECT_TRUE(collector->TakeFamiliesOnError().empty());  // taken once
+}
+
 TEST_F(AccessLogCollectorTest, GlobWithoutMatchesIsNotAnError) {
   // A node without an ingress pod: nothing to follow is normal for a DaemonSet.
   options_.accesslog.paths = {dir_ + "/ingress-nginx-*.log"};
