@@ -1,13 +1,13 @@
 #include "exporter/collector_set.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "common/exposition/family_writer.h"
 #include "common/exposition/text_writer.h"
@@ -78,6 +78,9 @@ struct Slot {
   CollectorSet::Clock::time_point started;
   bool run_missed_deadline = false;  // a scrape gave up on the current run: later ones don't wait for it
   bool fast = false;                 // the last run took less than the inline budget
+  // Only the running run touches this (runs of one collector never overlap): the last error logged, so a
+  // peer that stays down is logged once, not at every scrape.
+  std::string logged_error;
   Outcome last;
   // The families of an earlier run once no scrape holds them, for the collector to write the next run over.
   std::vector<MetricFamily> spare;
@@ -297,8 +300,13 @@ struct CollectorSet::State {
       // Like node_exporter's ErrNoData: an absent subsystem is expected on many hosts.
       spdlog::debug("collector found no data collector={} result=no_data err={}", slot.name,
                     LogQuote(result.error().message));
-    } else {
+    } else if (result.error().message != slot.logged_error) {
       spdlog::warn("collector failed collector={} result=error err={}", slot.name, LogQuote(result.error().message));
+      slot.logged_error = result.error().message;
+    }
+    if (result && !slot.logged_error.empty()) {
+      spdlog::info("collector recovered collector={}", slot.name);
+      slot.logged_error.clear();
     }
     if (!result) {
       // What a failed collector still has to say (e.g. nginx_up 0); success stays 0.
@@ -358,7 +366,8 @@ CollectorSet::Scrape CollectorSet::State::BuildScrape(const std::shared_ptr<Wait
   std::vector<MetricFamily> spare;
   if (exposition::SoleOwner(own_last)) spare = std::move(*own_last);
   FamilyWriter own(std::move(spare));
-  size_t duration = own.Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
+  size_t duration =
+      own.Gauge("node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.");
   size_t success = own.Gauge("node_scrape_collector_success", "node_exporter: Whether a collector succeeded.");
   Scrape scrape;
   double waited = std::chrono::duration<double>(Clock::now() - waiter->start).count();
@@ -428,8 +437,8 @@ CollectorSet::Scrape CollectorSet::Collect(Clock::time_point deadline, const std
   return scrape;
 }
 
-void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::string>* only,
-                                const Schedule& schedule, std::function<void(Scrape)> done) const {
+void CollectorSet::CollectAsync(Clock::time_point deadline, const std::set<std::string>* only, const Schedule& schedule,
+                                std::function<void(Scrape)> done) const {
   auto waiter = std::make_shared<Waiter>();
   waiter->start = Clock::now();
   waiter->done = std::move(done);
@@ -471,7 +480,8 @@ std::vector<const MetricFamily*> CollectorSet::Scrape::Ordered() const {
 }
 
 void CollectorSet::SelfMetrics(FamilyWriter& out) const {
-  size_t runs = out.Counter("topdog_exporter_collector_runs_total", "Finished collector runs, by collector and result.");
+  size_t runs =
+      out.Counter("topdog_exporter_collector_runs_total", "Finished collector runs, by collector and result.");
   size_t timeouts = out.Counter("topdog_exporter_collector_timeouts_total",
                                 "Collector runs that missed the scrape deadline, by collector.");
   size_t workers = out.Gauge("topdog_exporter_collector_workers", "Threads in the collector pool.");

@@ -198,10 +198,19 @@ void AppendFamily(std::string& out, const MetricFamily& family, Format format) {
     if (family.metric.empty()) return;
     std::string_view name = family.name;
     std::string_view sample_suffix;
+    std::string_view type_name = TypeName(family.type, format);
     if (om && family.type == MetricType::Counter) {
-      // OpenMetrics: the family is named without _total, its samples carry it.
-      if (name.size() > 6 && name.substr(name.size() - 6) == "_total") name.remove_suffix(6);
-      sample_suffix = "_total";
+      if (name.size() > 6 && name.substr(name.size() - 6) == "_total") {
+        // OpenMetrics: the family is named without _total, its samples carry it.
+        name.remove_suffix(6);
+        sample_suffix = "_total";
+      } else {
+        // A counter named without _total (nginx-prometheus-exporter's nginx_connections_accepted, Envoy's
+        // envoy_cluster_upstream_rq) would be stored as <name>_total by Prometheus, unlike from the text format
+        // (and Envoy's envoy_cluster_upstream_rq would collide with its own ..._rq_total): written as unknown
+        // under its own name, it keeps the name it has everywhere else.
+        type_name = "unknown";
+      }
     }
     out += "# HELP ";
     out += name;
@@ -210,7 +219,7 @@ void AppendFamily(std::string& out, const MetricFamily& family, Format format) {
     out += "\n# TYPE ";
     out += name;
     out += ' ';
-    out += TypeName(family.type, format);
+    out += type_name;
     out += '\n';
     for (const auto& metric : family.metric) {
       switch (family.type) {

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -98,6 +99,7 @@ class RequestMetrics {
     if (!record.path.empty()) {
       templater_.Template(record.path, route_buffer_);
       route = routes_.Label(route_buffer_);
+      if (route == kNone) route = kNone;  // a path templated to "none" and no path at all: one label, one series
     }
     std::string_view host = kEmpty;
     if (!record.host.empty()) {
@@ -138,10 +140,9 @@ class RequestMetrics {
                                         "Requests in the NGINX access logs, by host, method, route and status.");
     const size_t label_count = node_.empty() ? 4 : 5;
     for (const Series& series : series_) {
-      const std::array<Label, 5> labels = {Label{"host", series.host}, Label{"method", kMethods[series.method]},
-                                           Label{"route", series.route},
-                                           Label{"status", std::string_view(series.status_text.data(), 3)},
-                                           Label{"node", node_}};
+      const std::array<Label, 5> labels = {
+          Label{"host", series.host}, Label{"method", kMethods[series.method]}, Label{"route", series.route},
+          Label{"status", std::string_view(series.status_text.data(), 3)}, Label{"node", node_}};
       out.Sample(requests, static_cast<double>(series.count), std::span(labels.data(), label_count));
     }
     const size_t request_duration =
@@ -155,10 +156,9 @@ class RequestMetrics {
                 "internal redirects), from the NGINX access logs; requests without an upstream are not counted.",
                 prometheus::MetricType::Histogram);
     for (const Histogram& histogram : histograms_) {
-      const std::array<Label, 5> labels = {Label{"host", histogram.host}, Label{"method", kMethods[histogram.method]},
-                                           Label{"route", histogram.route},
-                                           Label{"status_class", std::string_view(histogram.status_class.data(), 3)},
-                                           Label{"node", node_}};
+      const std::array<Label, 5> labels = {
+          Label{"host", histogram.host}, Label{"method", kMethods[histogram.method]}, Label{"route", histogram.route},
+          Label{"status_class", std::string_view(histogram.status_class.data(), 3)}, Label{"node", node_}};
       const std::span<const Label> used(labels.data(), label_count);
       WriteHistogram(out, request_duration, used, histogram.request);
       if (histogram.upstream.count > 0) WriteHistogram(out, upstream_duration, used, histogram.upstream);
@@ -406,9 +406,15 @@ class AccessLogCollector final : public Collector {
   }
 
   std::string_view Name() const override { return "accesslog"; }
+  // It waits for the reader thread's slice and reads files: not for the HTTP I/O thread.
+  bool MayBlock() override { return true; }
 
   Result<std::vector<MetricFamily>> Collect() override {
-    std::lock_guard lock(mu_);
+    // Announced before taking mu_: the reader thread steps aside between slices for a waiting scrape.
+    waiting_scrapes_.fetch_add(1);
+    std::unique_lock lock(mu_);
+    waiting_scrapes_.fetch_sub(1);
+    wake_.notify_all();
     sink_.now = Now();
     // Without a reader thread (tests), a scrape reads everything.
     follower_.Poll(sink_.now, reader_.joinable() ? kCollectReadBytes : std::numeric_limits<uint64_t>::max());
@@ -421,10 +427,14 @@ class AccessLogCollector final : public Collector {
       std::string message = "access-log file missing:";
       for (const std::string& path : missing) message += " " + path + ";";
       message.pop_back();
+      // The other files' requests are still served (and log_files{state="missing"} says which is not).
+      kept_on_error_ = std::move(out).Finish();
       return MakeError(ErrorKind::kNotFound, std::move(message));
     }
     return std::move(out).Finish();
   }
+
+  std::vector<MetricFamily> TakeFamiliesOnError() override { return std::move(kept_on_error_); }
 
  private:
   double Now() const { return system_.Now().unix_seconds; }
@@ -434,9 +444,9 @@ class AccessLogCollector final : public Collector {
     while (!stop_) {
       sink_.now = Now();
       if (follower_.Poll(sink_.now, kSliceBytes).budget_exhausted) {
-        lock.unlock();  // let a waiting scrape in between slices
-        std::this_thread::yield();
-        lock.lock();
+        // More to read: a scrape waiting for mu_ goes first (wait releases mu_; the scrape wakes us when it
+        // has it), so it waits for one slice at most, however large the backlog.
+        wake_.wait(lock, [this] { return stop_ || waiting_scrapes_.load() == 0; });
         continue;
       }
       wake_.wait_for(lock, poll_interval_, [this] { return stop_; });
@@ -496,7 +506,10 @@ class AccessLogCollector final : public Collector {
   const AccessLogOptions& options_;
   std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;            // GUARDED_BY(mu_)
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::atomic<int> waiting_scrapes_{0};
+  // The families of a Collect that failed, taken right after it by the collector set (never concurrently).
+  std::vector<MetricFamily> kept_on_error_;
   Sink sink_;                    // GUARDED_BY(mu_)
   LogFollower follower_;         // GUARDED_BY(mu_)
   std::string saved_positions_;  // GUARDED_BY(mu_)

@@ -195,6 +195,7 @@ struct LogFollower::File {
   bool reported_missing = false;
   double last_data = 0;  // when bytes last came (draining files close after rotate_wait of quiet)
   bool at_eof = false;
+  std::string same_as;  // not read: the same file (device and inode) is followed under this other path
 };
 
 namespace {
@@ -326,9 +327,50 @@ void LogFollower::Open(File& file, double now, bool initial) {
     file.missing_reason = std::move(reason);
     return;
   }
+  const auto device = static_cast<uint64_t>(st.st_dev);
+  const auto inode = static_cast<uint64_t>(st.st_ino);
+  // One reader per file, whatever its names: a glob matching the rotated name (access.log*), a symlink and its
+  // target (/var/log/containers -> /var/log/pods), or the path coming back after a failed stat would otherwise
+  // read the same bytes twice.
+  for (const auto& [other_path, other] : files_) {
+    if (other.get() == &file || other->fd < 0 || other->device != device || other->inode != inode) continue;
+    ::close(fd);
+    if (file.same_as != other_path) {
+      spdlog::info(
+          "access-log path names a file already followed, not read twice collector=accesslog path={} "
+          "same_as={}",
+          LogQuote(file.path), LogQuote(other_path));
+    }
+    file.same_as = other_path;
+    file.missing_since = -1;
+    file.missing_reason.clear();
+    return;
+  }
+  file.same_as.clear();
+  for (auto it = draining_.begin(); it != draining_.end(); ++it) {
+    File& old = **it;
+    if (old.device != device || old.inode != inode) continue;
+    // The file being finished under its old name is followed under this one: same reader, same position.
+    ::close(fd);
+    file.fd = old.fd;
+    old.fd = -1;
+    file.device = device;
+    file.inode = inode;
+    file.offset = old.offset;
+    file.splitter = std::move(old.splitter);
+    file.handler = std::move(old.handler);
+    file.missing_since = -1;
+    file.missing_reason.clear();
+    file.reported_missing = false;
+    file.last_data = now;
+    draining_.erase(it);
+    spdlog::info("following access-log file collector=accesslog path={} from={} offset={}", LogQuote(file.path),
+                 LogQuote("the same file under its previous name"), file.offset);
+    return;
+  }
   file.fd = fd;
-  file.device = static_cast<uint64_t>(st.st_dev);
-  file.inode = static_cast<uint64_t>(st.st_ino);
+  file.device = device;
+  file.inode = inode;
   const auto size = static_cast<uint64_t>(st.st_size);
   file.offset = 0;
   std::string_view from = "start";

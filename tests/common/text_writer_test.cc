@@ -129,6 +129,28 @@ TEST(AppendFamiliesTest, EscapesLabelValuesAndHelp) {
             "node_uname_info{version=\"#1 \\\"SMP\\\" \\\\ x\\ny\"} 1\n");
 }
 
+TEST(AppendFamiliesTest, OpenMetricsCounterWithoutTotalKeepsItsNameAsUnknown) {
+  prometheus::MetricFamily family;
+  family.name = "nginx_connections_accepted";
+  family.help = "Accepted client connections";
+  family.type = prometheus::MetricType::Counter;
+  prometheus::ClientMetric metric;
+  metric.counter.value = 12;
+  family.metric.push_back(metric);
+  std::string out;
+  AppendFamilies(out, {family}, Format::kOpenMetrics100);
+  EXPECT_EQ(out,
+            "# HELP nginx_connections_accepted Accepted client connections\n"
+            "# TYPE nginx_connections_accepted unknown\n"
+            "nginx_connections_accepted 12.0\n");
+  std::string text;
+  AppendFamilies(text, {family}, Format::kText004);
+  EXPECT_EQ(text,
+            "# HELP nginx_connections_accepted Accepted client connections\n"
+            "# TYPE nginx_connections_accepted counter\n"
+            "nginx_connections_accepted 12\n");
+}
+
 TEST(AppendFamiliesTest, OpenMetricsIntegralValuesGetDecimalPoint) {
   prometheus::MetricFamily family;
   family.name = "node_load1";

@@ -62,29 +62,18 @@ BACKEND = textwrap.dedent("""\
 
 
 def nginx_conf(srv, port, backend_port):
-    return textwrap.dedent(f"""\
-        worker_processes 2;
-        pid {srv}/nginx.pid;
-        error_log {srv}/logs/error.log info;
-        events {{ worker_connections 64; }}
-        http {{
-          client_body_temp_path {srv}/tmp/body;
-          proxy_temp_path {srv}/tmp/proxy;
-          fastcgi_temp_path {srv}/tmp/fastcgi;
-          uwsgi_temp_path {srv}/tmp/uwsgi;
-          scgi_temp_path {srv}/tmp/scgi;
-          log_format combined_times '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
-                                    '"$http_referer" "$http_user_agent" $request_time $upstream_response_time';
-          access_log {srv}/logs/access.log combined_times;
-          server {{
-            listen 127.0.0.1:{port};
-            root {srv}/html;
-            location = /healthz {{ return 200 "ok\\n"; }}
-            location = /boom {{ return 500; }}
-            location /api/ {{ proxy_pass http://127.0.0.1:{backend_port}; }}
-          }}
+    return e2e_util.nginx_conf(srv, f"""\
+        log_format combined_times '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                                  '"$http_referer" "$http_user_agent" $request_time $upstream_response_time';
+        access_log {srv}/logs/access.log combined_times;
+        server {{
+          listen 127.0.0.1:{port};
+          root {srv}/html;
+          location = /healthz {{ return 200 "ok\\n"; }}
+          location = /boom {{ return 500; }}
+          location /api/ {{ proxy_pass http://127.0.0.1:{backend_port}; }}
         }}
-        """)
+        """, workers=2)
 
 
 class Gateway:

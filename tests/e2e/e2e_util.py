@@ -1,6 +1,7 @@
 """Shared helpers of the end-to-end tests and the benchmark: start servers on loopback, find their port,
 poll until they answer, stop them and check they exit cleanly; collect failed checks."""
 import re
+import textwrap
 import socket
 import subprocess
 import time
@@ -92,3 +93,20 @@ class Server:
             status = None
         self.log.close()
         return status
+
+
+def nginx_conf(srv, http_body, workers=1):
+    """nginx.conf for Debian's nginx run unprivileged under the prefix `srv`: the pid file, the error log and
+    every *_temp_path inside it (nginx would use /var otherwise); `http_body` goes into the http block."""
+    return (textwrap.dedent(f"""\
+        worker_processes {workers};
+        pid {srv}/nginx.pid;
+        error_log {srv}/logs/error.log info;
+        events {{ worker_connections 64; }}
+        http {{
+          client_body_temp_path {srv}/tmp/body;
+          proxy_temp_path {srv}/tmp/proxy;
+          fastcgi_temp_path {srv}/tmp/fastcgi;
+          uwsgi_temp_path {srv}/tmp/uwsgi;
+          scgi_temp_path {srv}/tmp/scgi;
+        """) + textwrap.indent(textwrap.dedent(http_body), "  ") + "}\n")

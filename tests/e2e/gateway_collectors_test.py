@@ -20,7 +20,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 import urllib.error
@@ -92,9 +91,17 @@ class Exporter:
                                       os.path.join(workdir, name + ".log"))
         self.base = f"http://127.0.0.1:{self.server.port}/metrics"
 
-    def scrape(self, *collectors):
+    def scrape(self, *collectors, openmetrics=False):
+        """The page; with openmetrics=True asked for as Prometheus asks (OpenMetrics preferred)."""
         query = "&".join(f"collect[]={c}" for c in collectors)
-        status, body = get(self.base + ("?" + query if query else ""))
+        url = self.base + ("?" + query if query else "")
+        if openmetrics:
+            status, _, raw = e2e_util.request(url, headers={
+                "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+                          "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"})
+            body = raw.decode()
+        else:
+            status, body = get(url)
         assert status == 200, (status, body)
         return body
 
@@ -108,24 +115,13 @@ class Exporter:
 # --- nginx ---------------------------------------------------------------------------------------------------
 
 def nginx_conf(srv, port):
-    return textwrap.dedent(f"""\
-        worker_processes 1;
-        pid {srv}/nginx.pid;
-        error_log {srv}/logs/error.log info;
-        events {{ worker_connections 64; }}
-        http {{
-          client_body_temp_path {srv}/tmp/body;
-          proxy_temp_path {srv}/tmp/proxy;
-          fastcgi_temp_path {srv}/tmp/fastcgi;
-          uwsgi_temp_path {srv}/tmp/uwsgi;
-          scgi_temp_path {srv}/tmp/scgi;
-          access_log off;
-          server {{
-            listen 127.0.0.1:{port};
-            location = /stub_status {{ stub_status; }}
-            location = /healthz {{ return 200 "ok\\n"; }}
-            location = /broken {{ return 502; }}
-          }}
+    return e2e_util.nginx_conf(srv, f"""\
+        access_log off;
+        server {{
+          listen 127.0.0.1:{port};
+          location = /stub_status {{ stub_status; }}
+          location = /healthz {{ return 200 "ok\\n"; }}
+          location = /broken {{ return 502; }}
         }}
         """)
 
@@ -189,6 +185,10 @@ def nginx_case(binary, workdir):
             try:
                 ref_page = e2e_util.poll(lambda: get(f"http://127.0.0.1:{ref_port}/metrics", timeout=2)[1])
                 ours_page = exporter.scrape("nginx")
+                om = exporter.scrape("nginx", openmetrics=True)
+                expect("\nnginx_connections_accepted " in om and "nginx_connections_accepted_total" not in om,
+                       "OpenMetrics: nginx_connections_accepted keeps its name (Prometheus stores what the reference "
+                       "exporter's text page gives)")
                 expect(help_and_type_lines(ours_page, "nginx_") == help_and_type_lines(ref_page, "nginx_"),
                        "HELP and TYPE lines equal prometheus-nginx-exporter 0.11.0's")
                 ref_samples = {k: v for k, v in samples(ref_page).items() if k[0].startswith("nginx_")}
@@ -424,9 +424,13 @@ def envoy_case(binary, workdir, fixtures):
                         ["--collector.envoy", f"--collector.envoy.admin-uri={admin}", "--collector.envoy.clusters=backend",
                          "--collector.envoy.clusters-regex=stat.*"])
     try:
+        om = exporter.scrape("envoy", openmetrics=True)
+        expect("# TYPE envoy_cluster_upstream_rq unknown" in om and "envoy_cluster_upstream_rq_total{" in om
+               and "envoy_cluster_upstream_rq{" in om and "envoy_cluster_upstream_rq_total_total" not in om,
+               "OpenMetrics: Envoy's counters keep their names (envoy_cluster_upstream_rq next to ..._rq_total)")
         text = exporter.scrape("envoy")
         page = samples(text)
-        expect(paths == ["/stats/prometheus?usedonly"], f"GET /stats/prometheus?usedonly (got {paths})")
+        expect(paths == ["/stats/prometheus?usedonly"] * 2, f"GET /stats/prometheus?usedonly per scrape (got {paths})")
         expect(value(page, "node_scrape_collector_success", collector="envoy") == 1, "envoy: success 1")
         expect(value(page, "envoy_cluster_upstream_rq_total", envoy_cluster_name="backend") == 10, "backend: rq_total 10")
         expect(value(page, "envoy_cluster_upstream_rq", envoy_cluster_name="backend", envoy_response_code="503") == 1,

@@ -25,21 +25,10 @@ namespace {
 using ::testing::HasSubstr;
 using testing::LabelMap;
 using testing::ReadFixture;
+using testing::ReadFixtureLines;
 using testing::SampleValue;
 
 constexpr size_t kCapturedRequests = 45;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
 
 std::string Join(const std::vector<std::string>& lines, size_t from, size_t to) {
   std::string text;
@@ -334,7 +323,7 @@ TEST_F(AccessLogCollectorTest, LabelSetsStayBoundedWhateverTheInput) {
   options_.accesslog.max_hosts = 2;
   auto collector = New();
   ASSERT_TRUE(collector);
-  const std::string line = Lines(ReadFixture("gateway/json_vars.log"))[3];  // GET /api/users/12345, host 127.0.0.1
+  const std::string line = ReadFixtureLines("gateway/json_vars.log")[3];  // GET /api/users/12345, host 127.0.0.1
   std::string text;
   const std::string status = "\"status\":200";
   for (int i = 0; i < 20000; ++i) {
@@ -361,7 +350,7 @@ TEST_F(AccessLogCollectorTest, LabelSetsStayBoundedWhateverTheInput) {
 TEST_F(AccessLogCollectorTest, JunkAndOverlongLinesAreCountedAndNeverFatal) {
   auto collector = New();
   ASSERT_TRUE(collector);
-  const auto lines = Lines(ReadFixture("gateway/combined_times.log"));
+  const auto lines = ReadFixtureLines("gateway/combined_times.log");
   std::string junk;
   for (int i = 0; i < 256; ++i) {
     if (i != '\n') junk += static_cast<char>(i);
@@ -388,11 +377,28 @@ TEST_F(AccessLogCollectorTest, MissingConfiguredFileFailsOnlyThisCollectorUntilI
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().kind, ErrorKind::kNotFound);
   EXPECT_THAT(failed.error().message, HasSubstr(log_ + ": No such file or directory"));
-  Append(log_, Lines(ReadFixture("gateway/combined_times.log"))[3] + "\n");
+  Append(log_, ReadFixtureLines("gateway/combined_times.log")[3] + "\n");
   const Families families = CollectOk(*collector);
   EXPECT_EQ(LineCount(families, "parsed"), 1);  // a file that appears later is read from its start
   EXPECT_EQ(SampleValue(families, "topdog_exporter_gateway_log_files", {{"state", "following"}}), 1);
   EXPECT_EQ(SampleValue(families, "topdog_exporter_gateway_log_files", {{"state", "missing"}}), 0);
+}
+
+TEST_F(AccessLogCollectorTest, AMissingFileKeepsTheOtherFilesRequestsServed) {
+  const std::string absent = dir_ + "/absent.log";
+  options_.accesslog.paths = {log_, absent};
+  auto collector = New();
+  ASSERT_TRUE(collector);
+  Append(log_, ReadFixtureLines("gateway/combined_times.log")[3] + "\n");
+  system_.now.unix_seconds += 6;
+  auto failed = collector->Collect();
+  ASSERT_FALSE(failed);
+  EXPECT_THAT(failed.error().message, HasSubstr(absent));
+  const Families kept = collector->TakeFamiliesOnError();
+  EXPECT_EQ(LineCount(kept, "parsed"), 1);
+  EXPECT_EQ(Total(Requests(kept)), 1);
+  EXPECT_EQ(SampleValue(kept, "topdog_exporter_gateway_log_files", {{"state", "missing"}}), 1);
+  EXPECT_TRUE(collector->TakeFamiliesOnError().empty());  // taken once
 }
 
 TEST_F(AccessLogCollectorTest, GlobWithoutMatchesIsNotAnError) {
@@ -403,13 +409,13 @@ TEST_F(AccessLogCollectorTest, GlobWithoutMatchesIsNotAnError) {
   system_.now.unix_seconds += 60;
   const Families families = CollectOk(*collector);
   EXPECT_EQ(SampleValue(families, "topdog_exporter_gateway_log_files", {{"state", "following"}}), 0);
-  Append(dir_ + "/ingress-nginx-abc.log", Lines(ReadFixture("gateway/combined_times.log"))[3] + "\n");
+  Append(dir_ + "/ingress-nginx-abc.log", ReadFixtureLines("gateway/combined_times.log")[3] + "\n");
   EXPECT_EQ(LineCount(CollectOk(*collector), "parsed"), 1);
 }
 
 TEST_F(AccessLogCollectorTest, RestartWithPositionFileCountsEachLineOnce) {
   options_.accesslog.position_file = dir_ + "/positions";
-  const auto lines = Lines(ReadFixture("gateway/combined_times.log"));
+  const auto lines = ReadFixtureLines("gateway/combined_times.log");
   double parsed_first = 0;
   {
     auto first = New();

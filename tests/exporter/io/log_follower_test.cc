@@ -209,6 +209,40 @@ TEST_F(LogFollowerTest, RenameThenCreateFinishesTheOldFileThroughItsDescriptor) 
   EXPECT_THAT(follower->MissingPaths(), IsEmpty());
 }
 
+TEST_F(LogFollowerTest, GlobMatchingTheRotatedNameReadsEachLineOnce) {
+  const std::string log = Path("access.log");
+  Append(log, "");
+  auto follower = Follower({Path("access.log*")});
+  follower->Start(nullptr, false, 0);
+  Append(log, "1\n");
+  Poll(*follower, 0);
+  Rename(log, log + ".1");  // now matched by the glob too: the same file, not a new one
+  Append(log + ".1", "2\n");
+  Append(log, "3\n");
+  Poll(*follower, 1);
+  Append(log + ".1", "4\n");
+  Poll(*follower, 2);
+  EXPECT_THAT(recorded_.lines, ::testing::UnorderedElementsAre("1", "2", "3", "4"));
+  EXPECT_EQ(follower->stats().following, 2u);
+  EXPECT_EQ(follower->stats().draining, 0u);
+}
+
+TEST_F(LogFollowerTest, SymlinkAndItsTargetAreReadOnce) {
+  std::filesystem::create_directories(Path("pods"));
+  std::filesystem::create_directories(Path("containers"));
+  const std::string target = Path("pods/ingress.log");
+  Append(target, "");
+  std::filesystem::create_symlink(target, Path("containers/ingress.log"));
+  auto follower = Follower({Path("containers/*.log"), target});
+  follower->Start(nullptr, false, 0);
+  Append(target, "1\n2\n");
+  Poll(*follower, 0);
+  Poll(*follower, 1);
+  EXPECT_THAT(recorded_.lines, ElementsAre("1", "2"));
+  EXPECT_EQ(follower->stats().following, 1u);
+  EXPECT_THAT(follower->MissingPaths(), IsEmpty());
+}
+
 TEST_F(LogFollowerTest, RenameAndCreateBetweenTwoPollsLosesNothing) {
   const std::string log = Path("access.log");
   Append(log, "");
