@@ -87,6 +87,7 @@ Result<void> RuleEvaluator::Reload(bool initial) {
       if (!old.group || GroupKey(old.group->spec()) != GroupKey(spec)) continue;
       state.group->TakeStateFrom(*old.group);
       if (old.interval_seconds == state.interval_seconds) state.last_slot = old.last_slot;
+      state.series = std::move(old.series);  // until the reloaded group's first evaluation
       break;
     }
     rules += spec.rules.size();
@@ -105,7 +106,11 @@ double RuleEvaluator::Tick(double now) {
   double next = std::numeric_limits<double>::infinity();
   for (GroupState& state : groups_) {
     const double slot = LatestEvaluationSlot(now, state.interval_seconds, state.offset_seconds);
-    if (slot > state.last_slot) {
+    if (state.last_slot == 0) {
+      // A new group (start-up, reload) waits for its next slot, as Prometheus's: the latest one may be nearly an
+      // interval old.
+      state.last_slot = slot;
+    } else if (slot > state.last_slot) {
       if (state.last_slot > 0) {
         const double missed = std::round((slot - state.last_slot) / state.interval_seconds) - 1;
         if (missed > 0) {

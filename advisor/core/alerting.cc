@@ -205,6 +205,7 @@ Result<RuleGroup> RuleGroup::Create(const RuleGroupSpec& spec) {
     }
   }
   group.health_.resize(spec.rules.size());
+  group.last_series_.resize(spec.rules.size());
   return group;
 }
 
@@ -219,6 +220,7 @@ RuleGroup::Evaluation RuleGroup::Evaluate(double ts, const RuleQueryFunc& query,
       health.last_error = error.message;
       ++health.failures_total;
       ++evaluation.failed_rules;
+      evaluation.series.insert(evaluation.series.end(), last_series_[i].begin(), last_series_[i].end());
     };
     auto result = query(spec_.rules[i].expr, ts);
     if (!result) {
@@ -233,7 +235,8 @@ RuleGroup::Evaluation RuleGroup::Evaluate(double ts, const RuleQueryFunc& query,
     }
     health.ok = true;
     health.last_error.clear();
-    std::move(series->begin(), series->end(), std::back_inserter(evaluation.series));
+    evaluation.series.insert(evaluation.series.end(), series->begin(), series->end());
+    last_series_[i] = std::move(*series);
     if (alerting_[i]) {
       for (const Alert& alert : alerting_[i]->TakeAlertsToSend(ts, resend_delay_seconds, interval_seconds)) {
         evaluation.to_notify.push_back(ToNotification(alert, spec_.rules[i].expr, context));
@@ -246,12 +249,12 @@ RuleGroup::Evaluation RuleGroup::Evaluate(double ts, const RuleQueryFunc& query,
 void RuleGroup::TakeStateFrom(RuleGroup& previous) {
   std::vector<bool> used(previous.spec_.rules.size(), false);
   for (size_t i = 0; i < spec_.rules.size(); ++i) {
-    if (!alerting_[i]) continue;
     const std::string identity = RuleIdentity(spec_.rules[i]);
     for (size_t j = 0; j < previous.spec_.rules.size(); ++j) {
       if (used[j] || RuleIdentity(previous.spec_.rules[j]) != identity) continue;
       used[j] = true;
-      if (previous.alerting_[j]) alerting_[i]->TakeStateFrom(*previous.alerting_[j]);
+      if (alerting_[i] && previous.alerting_[j]) alerting_[i]->TakeStateFrom(*previous.alerting_[j]);
+      last_series_[i] = std::move(previous.last_series_[j]);
       break;
     }
   }

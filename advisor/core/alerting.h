@@ -148,7 +148,9 @@ class RuleGroup {
   static Result<RuleGroup> Create(const RuleGroupSpec& spec);
 
   struct Evaluation {
-    std::vector<RuleSample> series;            // recording outputs, ALERTS, ALERTS_FOR_STATE
+    // Recording outputs, ALERTS, ALERTS_FOR_STATE; a rule that failed contributes its last good output (as in
+    // Prometheus, a failed evaluation writes nothing new and marks nothing stale).
+    std::vector<RuleSample> series;
     std::vector<AlertNotification> to_notify;  // due now, for Alertmanager
     size_t failed_rules = 0;
   };
@@ -157,8 +159,8 @@ class RuleGroup {
   Evaluation Evaluate(double ts, const RuleQueryFunc& query, const RuleContext& context, double interval_seconds,
                       double resend_delay_seconds);
 
-  // Carries alert state over from `previous` (same file and group name) for rules with the same kind, name
-  // and labels, in order (Prometheus's CopyState).
+  // Carries alert state and last outputs over from `previous` (same file and group name) for rules with the
+  // same kind, name and labels, in order (Prometheus's CopyState).
   void TakeStateFrom(RuleGroup& previous);
 
   const RuleGroupSpec& spec() const { return spec_; }
@@ -173,6 +175,7 @@ class RuleGroup {
   std::vector<std::unique_ptr<AlertingRule>> alerting_;  // per rule; null for recording rules
   std::vector<std::unique_ptr<RecordingRule>> recording_;
   std::vector<RuleHealth> health_;
+  std::vector<std::vector<RuleSample>> last_series_;  // per rule: its last good output
 };
 
 // The notification Prometheus sends for an alert (rules.SendAlerts and the notifier's external labels).

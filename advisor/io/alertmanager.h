@@ -50,7 +50,7 @@ class AlertmanagerNotifier {
   AlertmanagerNotifier& operator=(const AlertmanagerNotifier&) = delete;
 
   void Enqueue(std::vector<AlertNotification> alerts);
-  // Sends what is queued now, one batch after another, on the caller's thread (tests; the `--once` run).
+  // Sends what is queued now, one batch after another, on the caller's thread (tests).
   void Flush();
   void Start();  // the sender thread
   void Stop();

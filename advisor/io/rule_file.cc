@@ -3,6 +3,8 @@
 #include <glob.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -125,6 +127,11 @@ Result<RuleSpec> ParseRule(const YAML::Node& node, const FileErrors& errors) {
   rule.name = name.Scalar();
   if (has_record && !exposition::IsValidMetricName(rule.name))
     return errors.At(name, "invalid recording rule name: " + rule.name);
+  // The advisor publishes recorded series next to its own on /metrics: those names are taken.
+  if (has_record &&
+      (rule.name == "ALERTS" || rule.name == "ALERTS_FOR_STATE" || rule.name.rfind("topdog_advisor_", 0) == 0)) {
+    return errors.At(name, "recording rule name " + rule.name + " is reserved for the advisor's own series");
+  }
   if (!expr || expr.IsNull() || !expr.IsScalar() || expr.Scalar().empty()) {
     return errors.At(node, "field 'expr' must be set in rule");
   }
@@ -160,11 +167,28 @@ Result<std::vector<RuleGroupSpec>> ParseRuleYaml(const YAML::Node& root, const s
 }  // namespace
 
 Result<std::vector<RuleGroupSpec>> ParseRuleFile(std::string_view text, const std::string& file) {
+  Result<std::vector<RuleGroupSpec>> groups;
   try {
-    return ParseRuleYaml(YAML::Load(std::string(text)), file);
+    groups = ParseRuleYaml(YAML::Load(std::string(text)), file);
   } catch (const YAML::Exception& e) {  // bad YAML, or a node of an unexpected kind deep down
-    return MakeError(ErrorKind::kBadData, file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    groups = MakeError(ErrorKind::kBadData, file + ":" + std::to_string(std::max(e.mark.line, 0) + 1) + ": " + e.msg);
   }
+  if (!groups) {
+    // One log line whatever the input: yaml-cpp quotes the offending character, keys may hold anything.
+    std::string& message = groups.error().message;
+    std::string clean;
+    for (unsigned char c : message) {
+      if (c < 0x20 || c == 0x7f) {
+        char hex[5];
+        std::snprintf(hex, sizeof hex, "\\x%02X", c);
+        clean += hex;
+      } else {
+        clean += static_cast<char>(c);
+      }
+    }
+    message = std::move(clean);
+  }
+  return groups;
 }
 
 namespace {

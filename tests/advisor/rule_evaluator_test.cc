@@ -43,7 +43,8 @@ class RuleEvaluatorTest : public ::testing::Test {
     std::filesystem::rename(path + ".tmp", path);  // a new inode, as a ConfigMap update
   }
 
-  std::unique_ptr<RuleEvaluator> Make() {
+  // A loaded evaluator whose group has passed its first slot (a new group waits for its next one).
+  std::unique_ptr<RuleEvaluator> Make(bool primed = true) {
     RuleEvaluatorOptions options;
     options.files = {dir_ + "/*.yml"};
     options.context.external_url = "http://advisor:9101";
@@ -64,6 +65,7 @@ class RuleEvaluatorTest : public ::testing::Test {
         metrics);
     auto loaded = evaluator->Load();
     EXPECT_TRUE(loaded) << loaded.error().message;
+    if (primed) evaluator->Tick(Start() - 29);
     return evaluator;
   }
 
@@ -81,9 +83,11 @@ class RuleEvaluatorTest : public ::testing::Test {
 };
 
 TEST_F(RuleEvaluatorTest, EvaluatesEachSlotOnceInRuleOrder) {
-  auto evaluator = Make();
+  auto evaluator = Make(/*primed=*/false);
   EXPECT_EQ(evaluator->group_count(), 1u);
   const double start = Start();
+  EXPECT_NEAR(evaluator->Tick(start - 29.5), 29.5, 1e-6);  // the group waits for its next slot
+  EXPECT_TRUE(queries.empty());
   double wait = evaluator->Tick(start + 0.5);
   ASSERT_EQ(queries.size(), 2u);
   EXPECT_EQ(queries[0].first, "sum by (job) (rate(errors_total[5m]))");
@@ -125,6 +129,11 @@ TEST_F(RuleEvaluatorTest, FailingQueriesMarkRulesUnhealthyAndKeepAlertState) {
   fail_queries = true;
   evaluator->Tick(start + 31);
   EXPECT_EQ(Metric("topdog_advisor_rule_healthy", {{"rule_group", GroupLabel()}, {"rule", "ApiErrors"}}), 0);
+  // What the failed rules last wrote stays on /metrics (Prometheus writes nothing new, marks nothing stale).
+  EXPECT_EQ(
+      Metric("ALERTS", {{"alertname", "ApiErrors"}, {"alertstate", "pending"}, {"job", "api"}, {"severity", "page"}}),
+      1);
+  EXPECT_EQ(Metric("job:errors:rate5m", {{"job", "api"}}), 2);
   EXPECT_EQ(Metric("topdog_advisor_rule_evaluation_failures_total", {{"rule_group", GroupLabel()}}), 2);
   fail_queries = false;
   evaluator->Tick(start + 61);  // pending since `start`: 60 s >= for 1m

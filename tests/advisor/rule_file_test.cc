@@ -104,6 +104,9 @@ TEST(RuleFileTest, ErrorsNameFileLineAndReason) {
   EXPECT_EQ(ErrorOf("groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: 'x{a=\"b}'\n"),
             "rules/x.yml:5: could not parse expression: unterminated string starting at column 5");
   EXPECT_EQ(ErrorOf("groups:\n  - name: a\n    limit: -1\n"), "rules/x.yml:3: limit must be a non-negative integer");
+  EXPECT_EQ(ErrorOf("groups:\n  - name: a\n    rules:\n      - record: ALERTS\n        expr: up\n"),
+            "rules/x.yml:4: recording rule name ALERTS is reserved for the advisor's own series");
+  EXPECT_EQ(ErrorOf("x: \"\\\n\"\n").find('\n'), std::string::npos);  // yaml-cpp quotes the character: kept on one line
   EXPECT_EQ(ErrorOf("groups: [\n"), "rules/x.yml:2: end of sequence flow not found");
   EXPECT_EQ(ErrorOf("rules: []\n"), "rules/x.yml:1: field rules not found in the rule file");
 }
