@@ -3928,25 +3928,6 @@ void CheckLiteralPattern(std::string_view pattern, size_t pos) {
 // ---------------------------------------------------------------------------------------------------------------
 // Prometheus's functions (template/template.go) and the Go library functions they call.
 
-// url.QueryEscape.
-std::string QueryEscape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out += ch;
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kUpperHex[c >> 4];
-      out += kUpperHex[c & 0xF];
-    }
-  }
-  return out;
-}
-
 // template.HTMLEscapeString.
 std::string HtmlEscape(std::string_view s) {
   std::string out;
@@ -4521,6 +4502,28 @@ struct AlertTemplate::Tree {
   bool has_actions = false;
 };
 
+std::string GoQueryEscape(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out += ch;
+    } else if (c == ' ') {
+      out += '+';
+    } else {
+      out += '%';
+      out += kUpperHex[c >> 4];
+      out += kUpperHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+std::string TableLinkForExpression(std::string_view expr) {
+  return "/graph?g0.expr=" + GoQueryEscape(expr) + "&g0.tab=1";
+}
+
 namespace {
 
 const std::map<std::string, std::string>& EmptyLabels() {
@@ -5082,7 +5085,7 @@ class State {
       case Func::kJs:
         return string_result(JsEscape(EvalArgs(a)));
       case Func::kUrlquery:
-        return string_result(QueryEscape(EvalArgs(a)));
+        return string_result(GoQueryEscape(EvalArgs(a)));
       case Func::kPrint: {
         Printer p;
         p.DoPrint(a);
@@ -5126,9 +5129,9 @@ class State {
       case Func::kToLower:
         return Value::String(ToCase(a[0].str, Case::kLower, "toLower"));
       case Func::kGraphLink:
-        return string_result("/graph?g0.expr=" + QueryEscape(a[0].str) + "&g0.tab=0");
+        return string_result("/graph?g0.expr=" + GoQueryEscape(a[0].str) + "&g0.tab=0");
       case Func::kTableLink:
-        return string_result("/graph?g0.expr=" + QueryEscape(a[0].str) + "&g0.tab=1");
+        return string_result(TableLinkForExpression(a[0].str));
       case Func::kHumanize:
         return Value::String(Humanize(ConvertToFloat(a[0])));
       case Func::kHumanize1024:

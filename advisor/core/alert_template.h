@@ -98,4 +98,9 @@ class AlertTemplate {
 // "+Inf", "-Inf".
 std::string GoFormatFloat(double v);
 
+// Go's url.QueryEscape (a space becomes '+'): the urlquery function, and Prometheus's links.
+std::string GoQueryEscape(std::string_view text);
+// Prometheus's strutil.TableLinkForExpression: "/graph?g0.expr=<escaped>&g0.tab=1" (tableLink, generatorURL).
+std::string TableLinkForExpression(std::string_view expr);
+
 }  // namespace topdog::advisor

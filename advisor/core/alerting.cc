@@ -272,7 +272,7 @@ AlertNotification ToNotification(const Alert& alert, std::string_view expr, cons
   out.annotations = alert.annotations;
   out.starts_at = alert.fired_at;
   out.ends_at = alert.resolved_at != 0 ? alert.resolved_at : alert.valid_until;
-  out.generator_url = context.external_url + "/graph?g0.expr=" + QueryEscape(expr) + "&g0.tab=1";
+  out.generator_url = context.external_url + TableLinkForExpression(expr);
   return out;
 }
 
@@ -294,25 +294,6 @@ double GroupEvaluationOffset(std::string_view file, std::string_view name, doubl
 
 double LatestEvaluationSlot(double now, double interval_seconds, double offset_seconds) {
   return std::floor((now - offset_seconds) / interval_seconds) * interval_seconds + offset_seconds;
-}
-
-std::string QueryEscape(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace topdog::advisor

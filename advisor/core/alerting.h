@@ -188,7 +188,4 @@ double GroupEvaluationOffset(std::string_view file, std::string_view name, doubl
 // The latest slot at or before `now`.
 double LatestEvaluationSlot(double now, double interval_seconds, double offset_seconds);
 
-// Go's url.QueryEscape (a space becomes '+'), as in Prometheus's generatorURL.
-std::string QueryEscape(std::string_view text);
-
 }  // namespace topdog::advisor

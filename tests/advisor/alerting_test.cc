@@ -258,8 +258,8 @@ TEST(NotificationTest, CarriesTimesExternalLabelsAndGeneratorUrl) {
 
 TEST(QueryEscapeTest, MatchesGo) {
   // url.QueryEscape in Go 1.19.
-  EXPECT_EQ(QueryEscape("sum(rate(x{a=\"b\"}[5m])) > 0.5"), "sum%28rate%28x%7Ba%3D%22b%22%7D%5B5m%5D%29%29+%3E+0.5");
-  EXPECT_EQ(QueryEscape("a-b_c.d~e/f é"), "a-b_c.d~e%2Ff+%C3%A9");
+  EXPECT_EQ(GoQueryEscape("sum(rate(x{a=\"b\"}[5m])) > 0.5"), "sum%28rate%28x%7Ba%3D%22b%22%7D%5B5m%5D%29%29+%3E+0.5");
+  EXPECT_EQ(GoQueryEscape("a-b_c.d~e/f é"), "a-b_c.d~e%2Ff+%C3%A9");
 }
 
 TEST(RecordingRuleTest, RenamesAndAppliesLabels) {
