@@ -164,6 +164,16 @@ nlohmann::json PassJson(const PassReport& report, double cpu_seconds, double wal
           {"workloads", workloads}};
 }
 
+PrometheusOptions PrometheusOptionsOf(const PrometheusConfig& config) {
+  PrometheusOptions options;
+  options.url = config.url;
+  options.bearer_token_file = config.bearer_token_file;
+  options.basic_user = config.basic_user;
+  options.basic_password_file = config.basic_password_file;
+  options.retry.attempts = config.attempts;
+  return options;
+}
+
 // Prometheus's default external URL: http://<hostname>:<port of the first listen address>.
 std::string DefaultExternalUrl(const DaemonFlags& flags) {
   char host[256] = {0};
@@ -227,12 +237,7 @@ int RunDaemon(const DaemonFlags& flags) {
     auto http = MakeClient(config.prometheus->tls, config.prometheus->timeout_seconds);
     if (!http) return Fail("prometheus: " + http.error().message);
     source_http = std::move(*http);
-    PrometheusOptions options;
-    options.url = config.prometheus->url;
-    options.bearer_token_file = config.prometheus->bearer_token_file;
-    options.basic_user = config.prometheus->basic_user;
-    options.basic_password_file = config.prometheus->basic_password_file;
-    options.retry.attempts = config.prometheus->attempts;
+    PrometheusOptions options = PrometheusOptionsOf(*config.prometheus);
     source = std::make_unique<PrometheusSource>(*source_http, options, [&stop](std::chrono::milliseconds wait) {
       stop.WaitFor(std::chrono::duration<double>(wait).count());
     });
@@ -275,11 +280,7 @@ int RunDaemon(const DaemonFlags& flags) {
     auto http = MakeClient(config.prometheus->tls, config.prometheus->timeout_seconds);
     if (!http) return Fail("rules: " + http.error().message);
     rules_http = std::move(*http);
-    PrometheusOptions options;
-    options.url = config.prometheus->url;
-    options.bearer_token_file = config.prometheus->bearer_token_file;
-    options.basic_user = config.prometheus->basic_user;
-    options.basic_password_file = config.prometheus->basic_password_file;
+    PrometheusOptions options = PrometheusOptionsOf(*config.prometheus);
     options.retry.attempts = 1;  // a failed query marks the rule unhealthy until the next evaluation
     rules_source = std::make_unique<PrometheusSource>(*rules_http, options, [&stop](std::chrono::milliseconds wait) {
       stop.WaitFor(std::chrono::duration<double>(wait).count());

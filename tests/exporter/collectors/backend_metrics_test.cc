@@ -11,6 +11,7 @@
 #include "exporter/collectors/gateway.h"
 #include "tests/exporter/collectors/families_for_test.h"
 #include "tests/fakes/fake_http_getter.h"
+#include "tests/fakes/fixture_tree.h"
 
 namespace topdog::exporter {
 namespace {
@@ -22,16 +23,11 @@ using testing::FindFamily;
 using ::testing::HasSubstr;
 using testing::LabelsOf;
 using ::testing::Not;
+using testing::ReadFixture;
 using testing::SampleValue;
 
 const std::string kA = "http://10.0.0.5:8000/metrics";
 const std::string kB = "http://10.0.0.6:8000/metrics";
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(TOPDOG_SOURCE_DIR) + "/tests/fixtures/gateway/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 struct Passthrough {
   std::shared_ptr<FakeHttpGetter> getter = std::make_shared<FakeHttpGetter>();
@@ -56,7 +52,7 @@ testing::LabelMap With(testing::LabelMap labels, const std::string& target, cons
 
 TEST(BackendMetricsCollectorTest, PassesARealFastApiPageThroughWithTargetAndNode) {
   Passthrough p({kA});
-  p.getter->Answer(kA, 200, Fixture("fastapi_metrics.prom"), "text/plain; version=0.0.4; charset=utf-8");
+  p.getter->Answer(kA, 200, ReadFixture("gateway/fastapi_metrics.prom"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(p.collector->Name(), "backend_metrics");
   EXPECT_TRUE(p.collector->MayBlock());
   auto families = p.collector->Collect();
@@ -112,7 +108,7 @@ TEST(BackendMetricsCollectorTest, PassesARealFastApiPageThroughWithTargetAndNode
 
 TEST(BackendMetricsCollectorTest, MergesTargetsAndRenamesClashingLabels) {
   Passthrough p({kA, kB});
-  p.getter->Answer(kA, 200, Fixture("fastapi_metrics.prom"));
+  p.getter->Answer(kA, 200, ReadFixture("gateway/fastapi_metrics.prom"));
   p.getter->Answer(kB, 200,
                    "# HELP http_requests_total Other help.\n# TYPE http_requests_total counter\n"
                    "http_requests_total{handler=\"/x\",method=\"GET\",status=\"2xx\",target=\"t\",node=\"n\"} 7\n");
@@ -157,8 +153,8 @@ TEST(BackendMetricsCollectorTest, DropsFamiliesInTheExportersNamespacesAndTypeCl
 
 TEST(BackendMetricsCollectorTest, RefusesAPageOverTheSampleLimit) {
   Passthrough p({kA, kB}, 56);
-  p.getter->Answer(kA, 200, Fixture("fastapi_metrics.prom"));  // 56 samples: at the limit
-  p.getter->Answer(kB, 200, Fixture("fastapi_metrics.prom") + "one_more 1\n");
+  p.getter->Answer(kA, 200, ReadFixture("gateway/fastapi_metrics.prom"));  // 56 samples: at the limit
+  p.getter->Answer(kB, 200, ReadFixture("gateway/fastapi_metrics.prom") + "one_more 1\n");
   auto families = p.collector->Collect();
   ASSERT_FALSE(families);
   EXPECT_EQ(families.error().message,
@@ -176,11 +172,12 @@ TEST(BackendMetricsCollectorTest, RefusesAPageOverTheSampleLimit) {
 
 TEST(BackendMetricsCollectorTest, RefusesUnparsablePagesErrorStatusesAndDownTargets) {
   const std::vector<std::pair<Result<HttpGetResponse>, std::string>> cases = {
-      {HttpGetResponse{200, "text/html", Fixture("html_502.html")}, "refused: not a text-format page: line 1"},
+      {HttpGetResponse{200, "text/html", ReadFixture("gateway/html_502.html")},
+       "refused: not a text-format page: line 1"},
       {HttpGetResponse{200, "text/plain", "http_requests_total{handler=\"/x\" 1\n"}, "refused: not a text-format page"},
       {HttpGetResponse{200, "text/plain", "# TYPE h histogram\nh_bucket{le=\"fast\"} 1\n"},
        "refused: sample h_bucket: le=\"fast\" is not a number"},
-      {HttpGetResponse{502, "text/html", Fixture("html_502.html")}, "HTTP 502 (text/html): \"<html>"},
+      {HttpGetResponse{502, "text/html", ReadFixture("gateway/html_502.html")}, "HTTP 502 (text/html): \"<html>"},
       {MakeError(ErrorKind::kDeadlineExceeded, "GET " + kA + ": no answer within 5s (reading the response)"),
        "no answer within 5s"},
   };

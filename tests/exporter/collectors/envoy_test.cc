@@ -11,6 +11,7 @@
 #include "exporter/collectors/gateway.h"
 #include "tests/exporter/collectors/families_for_test.h"
 #include "tests/fakes/fake_http_getter.h"
+#include "tests/fakes/fixture_tree.h"
 
 namespace topdog::exporter {
 namespace {
@@ -21,15 +22,10 @@ using testing::FamilyNames;
 using testing::FindFamily;
 using ::testing::HasSubstr;
 using testing::LabelsOf;
+using testing::ReadFixture;
 using testing::SampleValue;
 
 const std::string kStatsUrl = "http://127.0.0.1:9901/stats/prometheus?usedonly";
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(TOPDOG_SOURCE_DIR) + "/tests/fixtures/gateway/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 Result<std::vector<MetricFamily>> CollectWith(const GatewayOptions& options, Result<HttpGetResponse> answer,
                                               std::vector<std::string>* requests = nullptr,
@@ -47,7 +43,7 @@ Result<std::vector<MetricFamily>> CollectWith(const GatewayOptions& options, Res
 }
 
 HttpGetResponse Page() {
-  return HttpGetResponse{200, "text/plain; charset=UTF-8", Fixture("envoy_stats_prometheus.txt")};
+  return HttpGetResponse{200, "text/plain; charset=UTF-8", ReadFixture("gateway/envoy_stats_prometheus.txt")};
 }
 
 std::set<std::string> Clusters(const std::vector<MetricFamily>& families) {
@@ -153,7 +149,7 @@ TEST(EnvoyCollectorTest, AdminUriWithAPathIsUsedAsGiven) {
 }
 
 TEST(EnvoyCollectorTest, FailsAloneOnBadPagesAndDownPeers) {
-  auto html = CollectWith(GatewayOptions{}, HttpGetResponse{200, "text/html", Fixture("html_502.html")});
+  auto html = CollectWith(GatewayOptions{}, HttpGetResponse{200, "text/html", ReadFixture("gateway/html_502.html")});
   ASSERT_FALSE(html);
   EXPECT_EQ(html.error().kind, ErrorKind::kBadData);
   EXPECT_THAT(html.error().message, HasSubstr("GET " + kStatsUrl + ": not an Envoy stats page"));
@@ -163,7 +159,8 @@ TEST(EnvoyCollectorTest, FailsAloneOnBadPagesAndDownPeers) {
   EXPECT_EQ(status.error().kind, ErrorKind::kUnavailable);
   EXPECT_THAT(status.error().message, HasSubstr("HTTP 503 (text/plain): \"no healthy upstream\""));
 
-  auto other = CollectWith(GatewayOptions{}, HttpGetResponse{200, "text/plain", Fixture("fastapi_metrics.prom")});
+  auto other =
+      CollectWith(GatewayOptions{}, HttpGetResponse{200, "text/plain", ReadFixture("gateway/fastapi_metrics.prom")});
   ASSERT_FALSE(other);
   EXPECT_THAT(other.error().message, HasSubstr("no envoy_ samples"));
 
@@ -172,7 +169,7 @@ TEST(EnvoyCollectorTest, FailsAloneOnBadPagesAndDownPeers) {
   EXPECT_EQ(down.error().kind, ErrorKind::kUnavailable);
 
   // A truncated page: the histogram's last series loses its _count; the +Inf bucket stands in.
-  std::string page = Fixture("envoy_stats_prometheus.txt");
+  std::string page = ReadFixture("gateway/envoy_stats_prometheus.txt");
   size_t cut = page.find("envoy_cluster_upstream_rq_time_count{envoy_cluster_name=\"static_assets\"}");
   ASSERT_NE(cut, std::string::npos);
   auto truncated = CollectWith(GatewayOptions{}, HttpGetResponse{200, "text/plain", page.substr(0, cut)});

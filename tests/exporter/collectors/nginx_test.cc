@@ -11,6 +11,7 @@
 #include "exporter/collectors/gateway.h"
 #include "tests/exporter/collectors/families_for_test.h"
 #include "tests/fakes/fake_http_getter.h"
+#include "tests/fakes/fixture_tree.h"
 
 namespace topdog::exporter {
 namespace {
@@ -20,15 +21,10 @@ using testing::FakeHttpGetter;
 using testing::FamilyNames;
 using testing::FindFamily;
 using ::testing::HasSubstr;
+using testing::ReadFixture;
 using testing::SampleValue;
 
 const std::string kUri = "http://127.0.0.1:8080/stub_status";
-
-std::string Fixture(const std::string& name) {
-  std::ifstream in(std::string(TOPDOG_SOURCE_DIR) + "/tests/fixtures/gateway/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 std::unique_ptr<Collector> MakeCollector(std::shared_ptr<FakeHttpGetter> getter) {
   auto collector = NewNginxCollectorWith(GatewayOptions{}, std::move(getter));
@@ -38,7 +34,7 @@ std::unique_ptr<Collector> MakeCollector(std::shared_ptr<FakeHttpGetter> getter)
 
 TEST(NginxCollectorTest, CapturedPageGivesTheReferenceExportersFamilies) {
   auto getter = std::make_shared<FakeHttpGetter>();
-  getter->Answer(kUri, 200, Fixture("stub_status_after_raw.txt"));  // 1 / 46 46 45 / 0 1 0
+  getter->Answer(kUri, 200, ReadFixture("gateway/stub_status_after_raw.txt"));  // 1 / 46 46 45 / 0 1 0
   auto collector = MakeCollector(getter);
   EXPECT_EQ(collector->Name(), "nginx");
   EXPECT_TRUE(collector->MayBlock());
@@ -86,7 +82,7 @@ TEST(NginxCollectorTest, EachCapturedPageMatchesItsCounts) {
   for (const auto& [file, accepted, requests] : std::vector<std::tuple<std::string, double, double>>{
            {"stub_status_idle.txt", 2, 2}, {"stub_status.txt", 40, 40}}) {
     auto getter = std::make_shared<FakeHttpGetter>();
-    getter->Answer(kUri, 200, Fixture(file));
+    getter->Answer(kUri, 200, ReadFixture("gateway/" + file));
     auto families = MakeCollector(getter)->Collect();
     ASSERT_TRUE(families) << file << ": " << families.error().message;
     EXPECT_EQ(SampleValue(*families, "nginx_connections_accepted"), accepted) << file;
@@ -112,14 +108,14 @@ void ExpectOnlyUpZero(const std::vector<MetricFamily>& kept) {
 }
 
 TEST(NginxCollectorTest, HtmlErrorPageFromAProxyIsAFailureWithUpZero) {
-  auto [error, kept] = Failure(HttpGetResponse{502, "text/html", Fixture("html_502.html")});
+  auto [error, kept] = Failure(HttpGetResponse{502, "text/html", ReadFixture("gateway/html_502.html")});
   EXPECT_EQ(error.kind, ErrorKind::kUnavailable);
   EXPECT_THAT(error.message, HasSubstr("GET " + kUri + ": HTTP 502 (text/html): \"<html>"));
   ExpectOnlyUpZero(kept);
 }
 
 TEST(NginxCollectorTest, HtmlPageWithStatus200IsBadData) {
-  auto [error, kept] = Failure(HttpGetResponse{200, "text/html", Fixture("html_502.html")});
+  auto [error, kept] = Failure(HttpGetResponse{200, "text/html", ReadFixture("gateway/html_502.html")});
   EXPECT_EQ(error.kind, ErrorKind::kBadData);
   EXPECT_THAT(error.message, HasSubstr("GET " + kUri + ": not an nginx stub_status page"));
   EXPECT_THAT(error.message, HasSubstr("the page is HTML"));
@@ -127,7 +123,7 @@ TEST(NginxCollectorTest, HtmlPageWithStatus200IsBadData) {
 }
 
 TEST(NginxCollectorTest, GarbageTruncatedAndEmptyPagesAreBadData) {
-  std::string page = Fixture("stub_status.txt");
+  std::string page = ReadFixture("gateway/stub_status.txt");
   for (const std::string& body : {std::string("\x16\x03\x01\x02\x00garbage\xff"), page.substr(0, page.size() / 2),
                                   std::string(), page + "extra\n"}) {
     auto [error, kept] = Failure(HttpGetResponse{200, "text/plain", body});
@@ -153,7 +149,7 @@ TEST(NginxCollectorTest, DownAndSlowPeersGiveUpZero) {
 TEST(NginxCollectorTest, ScrapeShowsUpZeroWithSuccessZeroAndRecovers) {
   auto getter = std::make_shared<FakeHttpGetter>();
   getter->Answer(kUri, MakeError(ErrorKind::kUnavailable, "GET " + kUri + ": connect: Connection refused"));
-  getter->Answer(kUri, 200, Fixture("stub_status.txt"));
+  getter->Answer(kUri, 200, ReadFixture("gateway/stub_status.txt"));
   std::vector<std::unique_ptr<Collector>> collectors;
   collectors.push_back(MakeCollector(getter));
   CollectorSet set(std::move(collectors));

@@ -11,6 +11,7 @@
 
 #include "common/exposition/text_writer.h"
 #include "tests/exporter/collectors/families_for_test.h"
+#include "tests/fakes/fixture_tree.h"
 
 namespace topdog::exporter {
 namespace {
@@ -18,13 +19,8 @@ namespace {
 using ::testing::ElementsAre;
 using testing::FindFamily;
 using ::testing::HasSubstr;
+using testing::ReadFixture;
 using testing::SampleValue;
-
-std::string Fixture(const std::string& path) {
-  std::ifstream in(std::string(TOPDOG_SOURCE_DIR) + "/tests/fixtures/" + path, std::ios::binary);
-  EXPECT_TRUE(in) << path;
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 Result<std::vector<prometheus::MetricFamily>> Group(std::string_view text,
                                                     const std::function<bool(std::string_view)>& keep = nullptr) {
@@ -37,7 +33,7 @@ Result<std::vector<prometheus::MetricFamily>> Group(std::string_view text,
 // Writing the grouped families gives back every sample line of a page written in the same canonical form.
 TEST(GroupFamiliesTest, RealPagesRoundTrip) {
   for (const char* path : {"exposition/node_exporter_1.5.0_host-6.18.prom", "gateway/fastapi_metrics.prom"}) {
-    std::string text = Fixture(path);
+    std::string text = ReadFixture(path);
     auto families = Group(text);
     ASSERT_TRUE(families) << path << ": " << families.error().message;
     std::string written;
