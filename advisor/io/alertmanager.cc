@@ -16,7 +16,7 @@ std::string Rfc3339Millis(double unix_seconds) {
   const int64_t fraction = millis - static_cast<int64_t>(seconds) * 1000;
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
-  char text[40];
+  char text[96];  // room for any int the compiler cannot rule out
   std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(fraction));
   return text;
