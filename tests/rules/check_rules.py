@@ -7,7 +7,7 @@
 - every alert rule (alertname + severity) has a firing and a non-firing case in rules/tests/*_test.yml, in a test
   that loads the rule's file;
 - every recording rule is read by some promql_expr_test of a test that loads its file;
-- every metric name an expression reads (PromQLNames below) is in rules/metrics-catalogue.yaml, is a recording
+- every metric name an expression reads (PromQLNames below) is in tests/rules/metrics-catalogue.yaml, is a recording
   rule's output, or is ALERTS, ALERTS_FOR_STATE or up;
 - the names the catalogue gives for our exporter and advisor occur in their sources as string literals (or, for
   names built at run time such as node_memory_*, in a captured scrape of our exporter), so a rename fails here.
@@ -207,7 +207,7 @@ class Checker:
             loaded = [os.path.realpath(os.path.join(os.path.dirname(path), r)) for r in doc.get("rule_files", [])]
             for case in doc.get("tests", []):
                 self.tests.append((path, loaded, case))
-        with open(os.path.join(self.repo, "rules", "metrics-catalogue.yaml")) as f:
+        with open(os.path.join(self.repo, "tests", "rules", "metrics-catalogue.yaml")) as f:
             self.catalogue = yaml.safe_load(f)
 
     def CheckAlerts(self):
@@ -305,7 +305,7 @@ class Checker:
                 continue
             for name in sorted(names):
                 if name not in known and name not in recorded and name not in ALWAYS_KNOWN:
-                    self.fail(where, f"metric {name} is not in rules/metrics-catalogue.yaml nor a recording rule")
+                    self.fail(where, f"metric {name} is not in tests/rules/metrics-catalogue.yaml nor a recording rule")
 
     def CheckCatalogueSources(self):
         for source, entry in self.catalogue.items():
@@ -326,7 +326,7 @@ class Checker:
                         exposed.update(re.findall(r"^# TYPE (\S+) ", f.read(), re.M))
             pending = set(entry.get("pending") or [])
             for name in entry.get("metrics") or {}:
-                where = f"rules/metrics-catalogue.yaml: {source}: {name}"
+                where = f"tests/rules/metrics-catalogue.yaml: {source}: {name}"
                 found = name in literals or name in exposed
                 if name in pending:
                     if found:
@@ -336,7 +336,7 @@ class Checker:
                     dirs = ", ".join(verify.get("literals", []) + verify.get("exposition", []))
                     self.fail(where, f"not a string literal under {dirs} (renamed or removed?)")
             for name in pending - set(entry.get("metrics") or {}):
-                self.fail(f"rules/metrics-catalogue.yaml: {source}: pending {name}", "not in the source's metrics")
+                self.fail(f"tests/rules/metrics-catalogue.yaml: {source}: pending {name}", "not in the source's metrics")
 
     def Run(self):
         self.Load()

@@ -2,7 +2,7 @@
 """The rules/ gates, one after the other (ctest `rules.gates`, label `rules`):
 
   1. tokenizer: check_rules.PromQLNames on tricky expressions;
-  2. yamllint -s -c .yamllint rules/ deploy/base/rules/;
+  2. yamllint -s -c .yamllint rules/ deploy/base/rules/ tests/rules/;
   3. promtool check rules rules/*.yml;
   4. promtool test rules rules/tests/*_test.yml;
   5. check_rules.py (annotations, runbook anchors, test coverage, metric catalogue, our names in the sources);
@@ -94,7 +94,7 @@ def RuleFiles(repo):
 
 
 def GateYamllint(repo):
-    return Run(["yamllint", "-s", "-c", ".yamllint", "rules/", "deploy/base/rules/"], repo)
+    return Run(["yamllint", "-s", "-c", ".yamllint", "rules/", "deploy/base/rules/", "tests/rules/"], repo)
 
 
 def GatePromtoolCheck(repo):
