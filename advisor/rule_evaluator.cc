@@ -1,6 +1,5 @@
 #include "advisor/rule_evaluator.h"
 
-#include <glob.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -17,17 +16,6 @@ namespace {
 
 std::string GroupKey(const RuleGroupSpec& spec) { return spec.file + ";" + spec.name; }
 
-std::vector<std::string> Expand(const std::string& pattern) {
-  if (pattern.find_first_of("*?[") == std::string::npos) return {pattern};
-  std::vector<std::string> files;
-  glob_t matches{};
-  if (::glob(pattern.c_str(), 0, nullptr, &matches) == 0) {
-    for (size_t i = 0; i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
-  }
-  ::globfree(&matches);
-  return files;
-}
-
 std::string_view SeriesHelp(std::string_view name) {
   if (name == "ALERTS") return "Pending and firing alerts of the advisor's rules (1 each), as Prometheus writes them.";
   if (name == "ALERTS_FOR_STATE") return "When each pending or firing alert became active (Unix seconds).";
@@ -43,7 +31,12 @@ RuleEvaluator::RuleEvaluator(RuleEvaluatorOptions options, RuleQueryFunc query, 
 std::string RuleEvaluator::Fingerprint() const {
   std::string out;
   for (const std::string& pattern : options_.files) {
-    for (const std::string& file : Expand(pattern)) {
+    auto files = ExpandRuleFilePattern(pattern);
+    if (!files) {
+      out += pattern + ": " + files.error().message + "\n";  // a directory that becomes readable is a change
+      continue;
+    }
+    for (const std::string& file : *files) {
       struct stat st {};
       out += file;
       if (::stat(file.c_str(), &st) == 0) {

@@ -246,22 +246,25 @@ Result<std::vector<RuleGroupSpec>> ParseRuleYaml(const YAML::Node& root, const s
 
 }  // namespace
 
+Result<std::vector<std::string>> ExpandRuleFilePattern(const std::string& pattern) {
+  if (pattern.find_first_of("*?[") == std::string::npos) return std::vector<std::string>{pattern};
+  std::vector<std::string> files;
+  glob_t matches{};
+  const int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &matches);
+  if (rc == 0) {
+    for (size_t i = 0; i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
+  }
+  ::globfree(&matches);
+  if (rc != 0 && rc != GLOB_NOMATCH) return MakeError(ErrorKind::kUnavailable, pattern + ": glob failed");
+  return files;
+}
+
 Result<std::vector<RuleGroupSpec>> LoadRuleFiles(const std::vector<std::string>& patterns) {
   std::vector<RuleGroupSpec> all;
   for (const std::string& pattern : patterns) {
-    std::vector<std::string> files;
-    if (pattern.find_first_of("*?[") == std::string::npos) {
-      files.push_back(pattern);
-    } else {
-      glob_t matches{};
-      const int rc = ::glob(pattern.c_str(), GLOB_ERR, nullptr, &matches);
-      if (rc == 0) {
-        for (size_t i = 0; i < matches.gl_pathc; ++i) files.emplace_back(matches.gl_pathv[i]);
-      }
-      ::globfree(&matches);
-      if (rc != 0 && rc != GLOB_NOMATCH) return MakeError(ErrorKind::kUnavailable, pattern + ": glob failed");
-    }
-    for (const std::string& file : files) {
+    auto files = ExpandRuleFilePattern(pattern);
+    if (!files) return tl::unexpected(files.error());
+    for (const std::string& file : *files) {
       std::ifstream in(file, std::ios::binary);
       if (!in) return MakeError(ErrorKind::kNotFound, file + ": cannot open the rule file");
       std::stringstream text;

@@ -21,4 +21,8 @@ Result<std::vector<RuleGroupSpec>> ParseRuleFile(std::string_view text, const st
 // matching nothing is no error (Prometheus's rule_files behave alike).
 Result<std::vector<RuleGroupSpec>> LoadRuleFiles(const std::vector<std::string>& patterns);
 
+// The files one entry of `rule_files` names: a path as it is (existing or not), a glob(7) pattern's matches in name
+// order (none is no error). kUnavailable when the pattern cannot be read (an unreadable directory).
+Result<std::vector<std::string>> ExpandRuleFilePattern(const std::string& pattern);
+
 }  // namespace topdog::advisor
