@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package the build, the tests and the benchmarks need.
+# Installs every Debian 12 package the build, the tests and the benchmarks need (and, for the tests, the npm tools
+# pinned in tests/node/package-lock.json).
 # Idempotent: when everything is present it exits in well under a second without touching apt.
 # Usage: scripts/bootstrap.sh [build|test|all]   (default: all)
 set -euo pipefail
@@ -28,6 +29,11 @@ test_pkgs+=(mtail)
 test_pkgs+=(prometheus-alertmanager)
 # rules/ gates (tests/rules): yamllint (promtool comes with prometheus, PyYAML with python3-yaml).
 test_pkgs+=(yamllint)
+# deploy/ and dashboards/ gates (tests/deploy, tests/dashboards): shellcheck for deploy/doks; Node.js runs the
+# offline schema validators, which npm installs from tests/node/package-lock.json below (Debian has no Kubernetes or
+# Grafana schemas). Debian's nodejs only when no node is installed (a newer one from elsewhere is kept).
+test_pkgs+=(shellcheck)
+command -v node >/dev/null && command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
 case "${1:-all}" in
   build) want=("${build_pkgs[@]}") ;;
@@ -35,12 +41,27 @@ case "${1:-all}" in
   *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
 esac
 
+# The test-only npm tools of tests/node, exactly as package-lock.json pins them (versions and integrity hashes),
+# without install scripts; again only when the lock file changed since the last install.
+npm_tools() (
+  local dir=tests/node stamp
+  cd "$(dirname "$0")/.."
+  stamp=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$dir/node_modules/.topdog-lock-sha256" 2>/dev/null || true)" = "$stamp" ] && return 0
+  echo "bootstrap: npm ci in $dir" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+  echo "$stamp" >"$dir/node_modules/.topdog-lock-sha256"
+)
+
 missing=()
 for p in "${want[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "${1:-all}" = build ] || npm_tools
+  exit 0
+fi
 
 echo "bootstrap: installing ${missing[*]}" >&2
 sudo=""
@@ -58,3 +79,4 @@ trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q -o DPkg::Lock::Timeout=600 >&2
 $sudo apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >&2
+[ "${1:-all}" = build ] || npm_tools
