@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -25,11 +26,13 @@
 #include "advisor/io/kube_config.h"
 #include "advisor/io/leader_elector.h"
 #include "advisor/io/prometheus_source.h"
+#include "advisor/io/rule_file.h"
 #include "advisor/io/scraper.h"
 #include "advisor/reconciler.h"
 #include "advisor/rule_evaluator.h"
 #include "common/exposition/text_writer.h"
 #include "common/http/server.h"
+#include "common/http/web_config.h"
 #include "common/logging.h"
 
 namespace topdog::advisor {
@@ -200,6 +203,28 @@ void AppendNotifierMetrics(const AlertmanagerNotifier::Stats& stats, exposition:
              static_cast<double>(stats.queue_length));
 }
 
+// --check-config: a file a start reads that is absent on this machine, and what it is for.
+struct UncheckedFile {
+  std::string path, what;
+};
+
+bool Absent(const std::string& path) {
+  std::error_code ec;
+  return !std::filesystem::exists(path, ec);
+}
+
+// The TLS files of a client, all present (then MakeClient checks them as at start) or listed as unchecked.
+bool TlsFilesPresent(const TlsOptions& tls, const std::string& what, std::vector<UncheckedFile>& unchecked) {
+  bool present = true;
+  for (const std::string* file : {&tls.ca_file, &tls.cert_file, &tls.key_file}) {
+    if (!file->empty() && Absent(*file)) {
+      unchecked.push_back({*file, what});
+      present = false;
+    }
+  }
+  return present;
+}
+
 double CpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -208,6 +233,128 @@ double CpuSeconds() {
 }
 
 }  // namespace
+
+int CheckDaemonConfig(const DaemonFlags& flags) {
+  if (auto logging = SetUpLogging(flags.log_level, flags.log_format); !logging) {
+    std::fprintf(stderr, "topdog-advisor: %s\n", logging.error().message.c_str());
+    return 1;
+  }
+  auto loaded = LoadConfig(flags.config_file);
+  if (!loaded) return Fail(loaded.error().message);
+  const AdvisorConfig& config = *loaded;
+  std::vector<UncheckedFile> unchecked;
+  // The clients are built as at start (that reads their TLS files) but never send.
+  auto client = [&unchecked](const TlsOptions& tls, double timeout_seconds, const std::string& what) -> Result<void> {
+    if (!TlsFilesPresent(tls, what, unchecked)) return {};
+    auto http = MakeClient(tls, timeout_seconds);
+    if (!http) return tl::unexpected(http.error().WithContext(what));
+    return {};
+  };
+  std::string summary = "--config " + flags.config_file;
+
+  if (config.prometheus) {
+    if (auto ok = client(config.prometheus->tls, config.prometheus->timeout_seconds, "prometheus"); !ok) {
+      return Fail(ok.error().message);
+    }
+    summary += ", prometheus";
+  } else {
+    HistoryGeometry geometry;
+    geometry.step_seconds = config.step_seconds;
+    geometry.points_per_series = static_cast<size_t>(std::ceil(config.history_seconds / config.step_seconds));
+    geometry.max_series = config.embedded.max_series;
+    if (auto ok = client(config.embedded.tls, config.embedded.timeout_seconds, "embedded"); !ok) {
+      return Fail(ok.error().message);
+    }
+    std::vector<ScrapeTarget> targets;
+    for (const ScrapeTargetConfig& t : config.embedded.targets) {
+      targets.push_back({t.name, t.url, t.bearer_token_file, t.basic_user, t.basic_password_file});
+    }
+    if (!targets.empty()) {
+      if (auto valid = ValidateScrapeConfig(targets, EmbeddedSeriesOf(config), geometry); !valid) {
+        return Fail("embedded: " + valid.error().message);
+      }
+    }
+    summary += ", embedded (" + std::to_string(targets.size()) + " targets)";
+  }
+
+  if (!config.rules.files.empty()) {
+    // A path absent here is listed (a start fails on it); globs are expanded as at start (none matching is fine).
+    RuleEvaluatorOptions rule_options;
+    for (const std::string& pattern : config.rules.files) {
+      auto files = ExpandRuleFilePattern(pattern);
+      if (!files) return Fail("rules: " + files.error().message);
+      if (files->size() == 1 && files->front() == pattern && Absent(pattern)) {
+        unchecked.push_back({pattern, "rules.files"});
+      } else {
+        rule_options.files.push_back(pattern);
+      }
+    }
+    rule_options.default_interval_seconds = config.rules.evaluation_interval_seconds;
+    rule_options.resend_delay_seconds = config.rules.resend_delay_seconds;
+    rule_options.context.external_labels = config.rules.external_labels;
+    rule_options.context.external_url =
+        config.rules.external_url.empty() ? DefaultExternalUrl(flags) : config.rules.external_url;
+    if (auto ok = client(config.prometheus->tls, config.prometheus->timeout_seconds, "rules"); !ok) {
+      return Fail(ok.error().message);
+    }
+    if (auto ok = client(config.alerting.tls, config.alerting.timeout_seconds, "alerting"); !ok) {
+      return Fail(ok.error().message);
+    }
+    DaemonMetrics metrics;
+    RuleEvaluator evaluator(
+        rule_options,
+        [](std::string_view, double) -> Result<std::vector<RuleSample>> {
+          return MakeError(ErrorKind::kUnavailable, "no queries in --check-config");
+        },
+        [](std::vector<AlertNotification>) {}, metrics);
+    if (auto ok = evaluator.Load(); !ok) return Fail("rules: " + ok.error().message);
+    summary += ", rules (" + std::to_string(evaluator.group_count()) + " groups)";
+  }
+
+  switch (config.kubernetes.mode) {
+    case KubeMode::kNone:
+      break;
+    case KubeMode::kInCluster:
+      // The service-account token, CA and KUBERNETES_SERVICE_* exist in the pod only.
+      summary += ", kubernetes in_cluster (credentials at run time)";
+      break;
+    case KubeMode::kKubeconfig:
+      if (Absent(config.kubernetes.kubeconfig)) {
+        unchecked.push_back({config.kubernetes.kubeconfig, "kubernetes.kubeconfig"});
+      } else {
+        auto access = LoadKubeconfigFile(config.kubernetes.kubeconfig, config.kubernetes.context);
+        if (!access) return Fail("kubernetes: " + access.error().message);
+        if (auto ok = client(access->tls, config.kubernetes.timeout_seconds, "kubernetes"); !ok) {
+          return Fail(ok.error().message);
+        }
+      }
+      summary += ", kubernetes kubeconfig";
+      break;
+  }
+
+  if (!config.digitalocean.token_file.empty()) {
+    if (Absent(config.digitalocean.token_file)) {
+      unchecked.push_back({config.digitalocean.token_file, "digitalocean.token_file"});
+    } else if (auto token = SecretFile(config.digitalocean.token_file).Read(); !token) {
+      return Fail("digitalocean: " + token.error().message);
+    }
+    summary += ", digitalocean";
+  }
+
+  if (!flags.web_config_file.empty()) {
+    std::vector<std::string> absent;
+    auto web = http::CheckWebConfigFile(flags.web_config_file, absent);
+    for (auto& file : absent) unchecked.push_back({std::move(file), "--web.config.file tls_server_config"});
+    if (!web) return Fail(web.error().message);
+    summary += ", --web.config.file " + flags.web_config_file + " (" + *web + ")";
+  }
+  std::printf("config OK: %s\n", summary.c_str());
+  for (const UncheckedFile& file : unchecked) {
+    std::printf("not checked (absent on this machine): %s (%s)\n", file.path.c_str(), file.what.c_str());
+  }
+  std::fflush(stdout);
+  return 0;
+}
 
 int RunDaemon(const DaemonFlags& flags) {
   if (auto logging = SetUpLogging(flags.log_level, flags.log_format); !logging) {
@@ -352,7 +499,14 @@ int RunDaemon(const DaemonFlags& flags) {
   std::unique_ptr<CurlHttpClient> do_http;
   std::unique_ptr<DoClient> do_client;
   std::unique_ptr<DoNodePoolApi> pool_api;
-  if (!config.digitalocean.token_file.empty()) {
+  std::error_code token_absent;
+  if (!config.digitalocean.token_file.empty() &&
+      !std::filesystem::exists(config.digitalocean.token_file, token_absent)) {
+    // The token's Secret is optional in deploy/ (README "Deploy"): without it node pools are left alone; a
+    // token created later takes a restart.
+    spdlog::warn("digitalocean token file absent: node pools are not managed file={}",
+                 LogQuote(config.digitalocean.token_file));
+  } else if (!config.digitalocean.token_file.empty()) {
     do_token = std::make_unique<SecretFile>(config.digitalocean.token_file);
     if (auto token = do_token->Read(); !token) return Fail("digitalocean: " + token.error().message);
     auto http = MakeClient({}, WriteTimeout(config, config.digitalocean.timeout_seconds));

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -265,16 +266,25 @@ int main(int argc, char** argv) {
   run->add_option("--log.level", daemon.log_level, "debug, info, warn or error")->capture_default_str();
   run->add_option("--log.format", daemon.log_format, "logfmt or json")->capture_default_str();
   run->add_option("--identity", daemon.identity, "Leader-election identity (default: $POD_NAME, else host_pid)");
-  run->add_flag("--once", daemon.once, "One reconcile pass, its summary as JSON on stdout, then exit");
+  CLI::Option* once =
+      run->add_flag("--once", daemon.once, "One reconcile pass, its summary as JSON on stdout, then exit");
+  run->add_flag("--check-config", daemon.check_config,
+                "Check --config (and its rule files) and --web.config.file as a start does, without contacting "
+                "anything or listening; print \"config OK\" and exit 0, or the error and exit 1")
+      ->excludes(once);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return kBadInput;
+    // `run --check-config` exits 0 or 1 only; the flag may not be parsed yet when the error comes.
+    const bool checking =
+        std::any_of(argv + 1, argv + argc, [](const char* arg) { return std::strcmp(arg, "--check-config") == 0; });
+    return checking ? 1 : kBadInput;
   }
   if (backtest->parsed()) return RunBacktest(bt);
+  if (run->parsed() && daemon.check_config) return topdog::advisor::CheckDaemonConfig(daemon);
   if (run->parsed()) return topdog::advisor::RunDaemon(daemon);
   if (horizon == 0) return Fail(kBadInput, "--horizon must be at least 1");
   return RunForecast(input, output, horizon, seasons, quantiles, model, verbose);

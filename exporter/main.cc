@@ -2,12 +2,15 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +20,8 @@
 #include "common/http/server.h"
 #include "common/logging.h"
 #include "exporter/access_log_flags.h"
+#include "common/http/web_config.h"
+#include "exporter/check_config.h"
 #include "exporter/collectors/registry.h"
 #include "exporter/exporter_app.h"
 #include "exporter/flag_file.h"
@@ -29,6 +34,33 @@ using topdog::exporter::CollectorOptions;
 int Fail(const std::string& message) {
   spdlog::error("start-up failed err={}", topdog::LogQuote(message));
   return 1;
+}
+
+// --check-config: what a start checks, then the verdict on stdout and exit (README "Flags").
+int CheckConfig(const topdog::exporter::ExporterConfig& config, const std::string& config_file,
+                const std::string& web_config_file, std::vector<topdog::exporter::UncheckedFile> unchecked) {
+  static const topdog::exporter::NothingFileReader nothing;
+  static const topdog::exporter::RealSystem system;
+  auto exporter = topdog::exporter::ExporterApp::Create(config, nothing, system);
+  if (!exporter) return Fail(exporter.error().message);
+  std::string summary = "flags";
+  if (!config_file.empty()) summary += ", --config.file " + config_file;
+  summary += ", collectors ";
+  std::string separator;
+  for (const auto& name : config.enabled_collectors) summary += std::exchange(separator, ",") + name;
+  if (!web_config_file.empty()) {
+    std::vector<std::string> absent;
+    auto web = topdog::http::CheckWebConfigFile(web_config_file, absent);
+    if (!web) return Fail(web.error().message);
+    for (auto& file : absent) unchecked.push_back({std::move(file), "--web.config.file tls_server_config"});
+    summary += ", --web.config.file " + web_config_file + " (" + *web + ")";
+  }
+  std::printf("config OK: %s\n", summary.c_str());
+  for (const auto& file : unchecked) {
+    std::printf("not checked (absent on this machine): %s (%s)\n", file.path.c_str(), file.what.c_str());
+  }
+  std::fflush(stdout);
+  return 0;
 }
 
 }  // namespace
@@ -55,8 +87,12 @@ int main(int argc, char** argv) {
   std::string compat = "1.12";
   std::string mount_timeout = "5s", default_timeout = "10s", timeout_offset = "500ms";
   int max_requests = 40;
-  bool disable_defaults = false, netdev_netlink = true;
+  bool disable_defaults = false, netdev_netlink = true, check_config = false;
 
+  app.add_flag("--check-config", check_config,
+               "Check the flags, --config.file, the collectors' settings and --web.config.file as a start does, "
+               "without reading --path.* or listening; print \"config OK\" and exit 0, or the error and exit 1")
+      ->configurable(false);
   app.add_option("--web.listen-address", listen_addresses, "Addresses on which to expose metrics (repeatable)")
       ->capture_default_str();
   app.add_option("--web.config.file", web_config_file, "Path to a web config file (TLS, basic auth; exporter-toolkit format)");
@@ -149,7 +185,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "topdog-exporter: --config.file %s: %s\n", config_file->as<std::string>().c_str(), e.what());
     return 1;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int status = app.exit(e);
+    // --check-config's contract is 0 or 1 (CLI11's usage errors have codes of their own); the flag may not be
+    // parsed yet when the error comes, so it is looked for in argv.
+    const bool checking =
+        std::any_of(argv + 1, argv + argc, [](const char* arg) { return std::strcmp(arg, "--check-config") == 0; });
+    return checking && status != 0 ? 1 : status;
   }
 
   if (auto logging = topdog::SetUpLogging(log_level, log_format); !logging) {
@@ -201,6 +242,15 @@ int main(int argc, char** argv) {
     bool enabled = disable_defaults ? false : info.enabled_by_default;
     if (collector_option[info.name]->count() > 0) enabled = collector_flag[info.name];
     if (enabled) config.enabled_collectors.insert(info.name);
+  }
+
+  if (check_config) {
+    std::vector<topdog::exporter::UncheckedFile> unchecked;
+    topdog::exporter::SkipAbsentPeerFiles(o.gateway, unchecked);
+    const int status = CheckConfig(config, config_file->as<std::string>(), web_config_file, std::move(unchecked));
+    // As at shutdown: no static destructors (the access-log collector's follower thread may be running).
+    spdlog::default_logger()->flush();
+    std::_Exit(status);
   }
 
   static topdog::exporter::DiskFileReader reader(16 << 20, /*keep_open_roots=*/{o.paths.procfs, o.paths.sysfs});

@@ -126,10 +126,12 @@ struct AdvisorConfig {
   WorkloadConfig For(std::string_view ns, std::string_view name) const;
 };
 
-// The built-in `defaults` series in Prometheus mode (ingress-nginx's request counter, whose `namespace` label the
-// ServiceMonitor renames to `exported_namespace`; cAdvisor CPU over kube-state-metrics' CPU requests).
+// The built-in `defaults` series in Prometheus mode (ingress-nginx's request counter, whose `namespace` and
+// `service` labels its ServiceMonitor's own target labels push to `exported_namespace` and `exported_service`;
+// cAdvisor CPU over kube-state-metrics' CPU requests).
 inline constexpr const char* kDefaultDemandPromql =
-    "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"$namespace\",service=\"$target\"}[2m]))";
+    "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"$namespace\","
+    "exported_service=\"$target\"}[2m]))";
 inline constexpr const char* kDefaultBusyPodsPromql =
     "sum(rate(container_cpu_usage_seconds_total{namespace=\"$namespace\",pod=~\"$target-.*\",container!=\"\","
     "container!=\"POD\"}[2m])) / avg(kube_pod_container_resource_requests{namespace=\"$namespace\","

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -587,6 +589,50 @@ bool ClientCertificateAllowed(ssl_st* ssl, const std::vector<std::string>& allow
   }
   GENERAL_NAMES_free(names);
   return allowed;
+}
+
+bool IsBcryptHash(std::string_view hash) {
+  auto base64 = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/';
+  };
+  if (hash.size() != 60 || hash.substr(0, 3) != "$2a" && hash.substr(0, 3) != "$2b" && hash.substr(0, 3) != "$2y") {
+    return false;
+  }
+  if (hash[3] != '$' || hash[6] != '$' || !std::isdigit(static_cast<unsigned char>(hash[4])) ||
+      !std::isdigit(static_cast<unsigned char>(hash[5]))) {
+    return false;
+  }
+  const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+  if (cost < 4 || cost > 31) return false;
+  return std::all_of(hash.begin() + 7, hash.end(), base64);
+}
+
+Result<std::string> CheckWebConfigFile(const std::string& path, std::vector<std::string>& absent_files) {
+  auto config = LoadWebConfig(path);
+  if (!config) return tl::unexpected(config.error());
+  const std::string context = "web config " + LogQuote(path);
+  for (const auto& [user, hash] : config->basic_auth_users) {
+    if (!IsBcryptHash(hash)) {
+      return MakeError(ErrorKind::kBadData, context + ": basic_auth_users: " + user +
+                                                ": not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31, 60 characters)");
+    }
+  }
+  if (config->tls.Enabled()) {
+    bool all_present = true;
+    for (const std::string& file : config->ReferencedFiles()) {
+      std::error_code ec;
+      if (!std::filesystem::exists(file, ec)) {
+        absent_files.push_back(file);
+        all_present = false;
+      }
+    }
+    if (all_present) {
+      auto ctx = BuildServerSslContext(config->tls);
+      if (!ctx) return tl::unexpected(ctx.error().WithContext(context));
+    }
+  }
+  return std::string("tls=") + (config->tls.Enabled() ? "true" : "false") +
+         " basic_auth_users=" + std::to_string(config->basic_auth_users.size());
 }
 
 }  // namespace topdog::http

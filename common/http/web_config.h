@@ -79,6 +79,17 @@ Result<WebConfig> ParseWebConfig(std::string_view yaml, std::string_view base_di
 // Reads and parses the file; relative paths resolve against the file's directory, as exporter-toolkit does.
 Result<WebConfig> LoadWebConfig(const std::string& path);
 
+// Whether `hash` has bcrypt's form as exporter-toolkit requires of basic_auth_users at start-up (Go's bcrypt.Cost):
+// "$2a$", "$2b$" or "$2y$", a two-digit cost 04-31, "$", 53 characters of bcrypt's base64; 60 in all.
+bool IsBcryptHash(std::string_view hash);
+
+// --check-config of both binaries: the file loaded as a start loads it, every basic_auth_users value a bcrypt hash
+// (our server would start with another value but never match the user), and, when every TLS file it names exists
+// here, the server context built (so a key that does not match its certificate fails). TLS files absent here (a
+// Secret mounted only at run time) are appended to `absent_files` and the context is not built. Errors name the
+// user, never the hash. Returns a summary: "tls=true basic_auth_users=2".
+Result<std::string> CheckWebConfigFile(const std::string& path, std::vector<std::string>& absent_files);
+
 struct SslCtxDeleter {
   void operator()(ssl_ctx_st* ctx) const;
 };

@@ -80,7 +80,8 @@ TEST(ConfigTest, PrometheusModeHasTheStacksSeriesByDefault) {
   ASSERT_TRUE(config.has_value()) << config.error().message;
   WorkloadConfig w = config->For("shop", "backend");
   EXPECT_EQ(ExpandSeries(w.demand, "shop", "backend", "backend-api").promql,
-            "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"shop\",service=\"backend-api\"}[2m]))");
+            "sum(rate(nginx_ingress_controller_requests{exported_namespace=\"shop\","
+            "exported_service=\"backend-api\"}[2m]))");
   EXPECT_NE(w.busy_pods.promql.find("container_cpu_usage_seconds_total"), std::string::npos);
   EXPECT_EQ(w.capacity_rps, 0);  // estimated from demand / busy_pods
 }

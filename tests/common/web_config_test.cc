@@ -244,5 +244,57 @@ TEST(BuildServerSslContextTest, MissingCertificateFileIsNamed) {
   EXPECT_THAT(ctx.error().message, HasSubstr("/nonexistent/server.crt"));
 }
 
+// Hashes from `htpasswd -nbBC 10 prometheus secret` (apache2-utils writes $2y$) and Go's bcrypt ($2a$).
+TEST(IsBcryptHashTest, AcceptsTheThreePrefixesAndCosts4To31) {
+  EXPECT_TRUE(IsBcryptHash("$2y$10$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));
+  EXPECT_TRUE(IsBcryptHash("$2a$04$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));
+  EXPECT_TRUE(IsBcryptHash("$2b$31$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));
+}
+
+TEST(IsBcryptHashTest, RefusesOtherForms) {
+  EXPECT_FALSE(IsBcryptHash(""));
+  EXPECT_FALSE(IsBcryptHash("secret"));
+  EXPECT_FALSE(IsBcryptHash("$2y$10$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDI"));    // 59 characters
+  EXPECT_FALSE(IsBcryptHash("$2y$10$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIee"));  // 61
+  EXPECT_FALSE(IsBcryptHash("$2x$10$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));   // prefix
+  EXPECT_FALSE(IsBcryptHash("$2y$03$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));   // cost < 4
+  EXPECT_FALSE(IsBcryptHash("$2y$32$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));   // cost > 31
+  EXPECT_FALSE(IsBcryptHash("$2y$1a$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));   // cost digits
+  EXPECT_FALSE(IsBcryptHash("$2y$10$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MD!e"));   // alphabet
+  EXPECT_FALSE(IsBcryptHash("$2y$10|y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe"));   // separator
+}
+
+TEST(CheckWebConfigFileTest, ListsAbsentTlsFilesAndRefusesAPlainPassword) {
+  char dir_template[] = "/tmp/web-config-check-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const auto write = [&](const std::string& text) {
+    std::ofstream(dir + "/web.yml") << text;
+    return dir + "/web.yml";
+  };
+  std::vector<std::string> absent;
+  auto ok = CheckWebConfigFile(write("tls_server_config: {cert_file: /nonexistent/tls.crt, key_file: " +
+                                     FixturePath("server.key") + "}\nbasic_auth_users: {prometheus: "
+                                     "$2y$10$y8Nb1RQzuPSmDwlP3pmpqO0tYpKXzBKq5MO5uS8iI8pTqL8O8MDIe}\n"),
+                               absent);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(*ok, "tls=true basic_auth_users=1");
+  EXPECT_THAT(absent, ElementsAre("/nonexistent/tls.crt"));
+
+  absent.clear();
+  auto plain = CheckWebConfigFile(write("basic_auth_users: {prometheus: hunter2}\n"), absent);
+  ASSERT_FALSE(plain.has_value());
+  EXPECT_THAT(plain.error().message, HasSubstr("prometheus: not a bcrypt hash"));
+  EXPECT_THAT(plain.error().message, Not(HasSubstr("hunter2")));
+
+  absent.clear();
+  auto mismatch = CheckWebConfigFile(write("tls_server_config: {cert_file: " + FixturePath("server.crt") +
+                                           ", key_file: " + FixturePath("client.key") + "}\n"),
+                                     absent);
+  ASSERT_FALSE(mismatch.has_value());
+  EXPECT_THAT(mismatch.error().message, HasSubstr("does not match the certificate"));
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace topdog::http
