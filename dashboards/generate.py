@@ -29,6 +29,7 @@ class Dashboard:
             "hide": 0, "refresh": 1, "regex": "", "includeAll": False, "multi": False, "options": [],
         }]
         self.panels = []
+        self.into = self.panels  # where Panel puts panels: the dashboard, or a collapsed row's `panels`
         self.next_id = 1
         self.x = self.y = self.row_height = 0
 
@@ -44,10 +45,14 @@ class Dashboard:
             variable["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
         self.variables.append(variable)
 
-    def Row(self, title):
+    def Row(self, title, collapsed=False):
+        """A row; the panels after it belong to it. A collapsed row holds them itself (Grafana's format), shown when
+        it is opened."""
         self._NewLine()
-        self.panels.append({"id": self._Id(), "type": "row", "title": title, "collapsed": False, "panels": [],
-                            "gridPos": {"x": 0, "y": self.y, "w": 24, "h": 1}})
+        row = {"id": self._Id(), "type": "row", "title": title, "collapsed": collapsed, "panels": [],
+               "gridPos": {"x": 0, "y": self.y, "w": 24, "h": 1}}
+        self.panels.append(row)
+        self.into = row["panels"] if collapsed else self.panels
         self.y += 1
 
     def Panel(self, kind, title, description, targets, w, h, unit=None, minimum=None, maximum=None, options=None,
@@ -76,7 +81,7 @@ class Dashboard:
         }
         if transformations:
             panel["transformations"] = transformations
-        self.panels.append(panel)
+        self.into.append(panel)
         self.x += w
         self.row_height = max(self.row_height, h)
 
@@ -211,20 +216,6 @@ def GatewayRed():
             [Q(f"topdog:gateway_request_slow:ratio_rate{w} / 0.01", w) for w in ("5m", "1h", "6h", "1d", "3d")],
             12, 8, thresholds=[(None, "green"), (1, "orange"), (14.4, "red")])
 
-    d.Row("NGINX (stub_status, topdog-exporter)")
-    nsel = f'{EXPORTER},instance=~"$node"'
-    d.Panel("stat", "NGINX up", "nginx_up per node: 0 when the stub_status page cannot be read.",
-            [Q(f"nginx_up{{{nsel}}}", "{{instance}}")], 6, 8, minimum=0, maximum=1,
-            thresholds=[(None, "red"), (1, "green")])
-    d.Panel("timeseries", "Connections", "",
-            [Q(f"sum by (instance) (nginx_connections_{s}{{{nsel}}})", "{{instance}} " + s)
-             for s in ("active", "reading", "writing", "waiting")], 9, 8)
-    d.Panel("timeseries", "Requests and accepted connections/s", "",
-            [Q(f"sum by (instance) (rate(nginx_http_requests_total{{{nsel}}}[$__rate_interval]))",
-               "{{instance}} requests"),
-             Q(f"sum by (instance) (rate(nginx_connections_accepted{{{nsel}}}[$__rate_interval]))",
-               "{{instance}} accepted")], 9, 8, unit="ops")
-
     d.Row("ingress-nginx (controller metrics)")
     isel = 'exported_namespace=~"$namespace",ingress=~"$ingress"'
     ireq = "nginx_ingress_controller_requests"
@@ -237,6 +228,22 @@ def GatewayRed():
             12, 8, unit="percentunit", minimum=0)
     d.Panel("timeseries", "Latency p50 / p90 / p99 by ingress", "",
             Quantiles("nginx_ingress_controller_request_duration_seconds_bucket", isel, ["ingress"]), 24, 8, unit="s")
+
+    # Last and collapsed: the shipped exporter config (deploy/base/exporter/exporter.yaml) has the nginx collector
+    # off (ingress-nginx's stub_status listens on the controller pod's loopback only): these panels are empty there.
+    d.Row("NGINX (stub_status, topdog-exporter; only where its nginx collector is on)", collapsed=True)
+    nsel = f'{EXPORTER},instance=~"$node"'
+    d.Panel("stat", "NGINX up", "nginx_up per node: 0 when the stub_status page cannot be read.",
+            [Q(f"nginx_up{{{nsel}}}", "{{instance}}")], 6, 8, minimum=0, maximum=1,
+            thresholds=[(None, "red"), (1, "green")])
+    d.Panel("timeseries", "Connections", "",
+            [Q(f"sum by (instance) (nginx_connections_{s}{{{nsel}}})", "{{instance}} " + s)
+             for s in ("active", "reading", "writing", "waiting")], 9, 8)
+    d.Panel("timeseries", "Requests and accepted connections/s", "",
+            [Q(f"sum by (instance) (rate(nginx_http_requests_total{{{nsel}}}[$__rate_interval]))",
+               "{{instance}} requests"),
+             Q(f"sum by (instance) (rate(nginx_connections_accepted{{{nsel}}}[$__rate_interval]))",
+               "{{instance}} accepted")], 9, 8, unit="ops")
     return d
 
 
@@ -434,14 +441,16 @@ def Autoscaling():
     d.Row("Forecast against load")
     d.Panel("timeseries", "Forecast peak (req/s) and actual load",
             "The advisor's forecast of the peak demand over the next $horizon, per quantile (the band between the "
-            "lowest and highest quantile is its interval), against the demand it forecasts: ingress-nginx requests "
-            "per second to the Service named like the HPA (deploy/base/advisor/config.yaml `demand`). A forecast "
-            "made at t covers [t, t + $horizon].",
+            "lowest and highest quantile is its interval), against the load: ingress-nginx requests per second per "
+            "Ingress path of the namespace, which is what the advisor's `demand` selects (deploy/base/advisor/"
+            "config.yaml: the backend's is shop's /api, whether that path leads to the backend or to Envoy; other "
+            "workloads' are the requests to their Service, the frontend's shop's /). A forecast made at t covers "
+            "[t, t + $horizon].",
             [Q(f'max by (namespace, hpa, quantile) (topdog_advisor_forecast_requests_per_second{{{adv},'
                f'horizon="$horizon"}} and {LEADING})', "{{namespace}}/{{hpa}} q{{quantile}}"),
-             Q('sum by (exported_namespace, service) (rate(nginx_ingress_controller_requests{'
-               'exported_namespace=~"$namespace",service=~"$hpa"}[$__rate_interval]))',
-               "{{exported_namespace}}/{{service}} actual")], 16, 9, unit="reqps", minimum=0)
+             Q('sum by (exported_namespace, ingress, path) (rate(nginx_ingress_controller_requests{'
+               'exported_namespace=~"$namespace"}[$__rate_interval]))',
+               "{{exported_namespace}}/{{ingress}} {{path}} actual")], 16, 9, unit="reqps", minimum=0)
     d.Panel("timeseries", "Predicted saturation", "Forecast peak at the decision quantile over what maxReplicas "
             "pods serve at 100 % of their CPU request; above 1 the HPA cannot keep up.",
             [Q(f'max by (namespace, hpa) (topdog_advisor_predicted_saturation_ratio{{{adv},horizon="$horizon"}} '

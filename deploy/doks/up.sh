@@ -193,8 +193,17 @@ ensure_registry() {
   else
     say "registry $registry exists"
   fi
-  # Idempotent: DigitalOcean puts the pull secret in every namespace of the cluster.
+  # Idempotent. DigitalOcean writes the pull secret registry-$registry into the namespaces of the cluster (ours
+  # exist already: create_namespaces) and attaches it to their `default` ServiceAccounts only; the overlay names it
+  # on our ServiceAccounts (apply_overlay, deploy/overlays/doks/registry-pull-secret.yaml).
   run doctl kubernetes cluster registry add "$cluster_id"
+  ((dry_run)) && return 0
+  local ns
+  for ns in topdog shop; do
+    secret_exists "$ns" "registry-$registry" ||
+      say "warning: no Secret $ns/registry-$registry (yet): pods will not pull from $image_base until it exists" \
+        "(deploy/README.md, Registry)"
+  done
 }
 
 # Prints the database cluster's ID, creating it first if there is none of that name; lets only the Kubernetes
@@ -301,13 +310,16 @@ require_secret() {  # namespace name flag
   die "Secret $1/$2 does not exist: give $3 (deploy/README.md, Secrets)"
 }
 
-apply_secrets() {
+# The overlay creates these namespaces too (with their pod-security labels); the registry's pull secret and the
+# Secrets need them first.
+create_namespaces() {
   local ns
-  # The overlay creates these namespaces too (with their pod-security labels); the Secrets need them first.
   for ns in topdog shop monitoring; do
     apply_created create namespace "$ns"
   done
+}
 
+apply_secrets() {
   if [[ -z $do_token_file && -n ${DIGITALOCEAN_ACCESS_TOKEN:-} ]]; then
     do_token_file=$work/digitalocean-token
     printf '%s' "$DIGITALOCEAN_ACCESS_TOKEN" >"$do_token_file"
@@ -404,8 +416,9 @@ install_charts() {
 
 # The overlay as it is in the repo, wrapped by a kustomization (kustomize takes bases by relative path only) that
 # puts in what only this run knows: the registry (the overlay's `registry.digitalocean.com/topdog` is a
-# placeholder, DOCR names are global), the images' tag, and the cluster and node-pool ids in the advisor's config
-# (DOKS_CLUSTER_ID, DOKS_NODE_POOL_ID in deploy/overlays/doks/advisor-config.yaml).
+# placeholder, DOCR names are global; so is the pull secret `registry-topdog` on its ServiceAccounts), the images'
+# tag, and the cluster and node-pool ids in the advisor's config (DOKS_CLUSTER_ID, DOKS_NODE_POOL_ID in
+# deploy/overlays/doks/advisor-config.yaml).
 apply_overlay() {
   local wrapper=$work/kustomize rel pool_id placeholder=registry.digitalocean.com/topdog
   local advisor_config=$repo/deploy/overlays/doks/advisor-config.yaml
@@ -434,6 +447,9 @@ images:
     newName: $image_base/backend
   - name: $placeholder/frontend
     newName: $image_base/frontend
+patches:
+  - target: {version: v1, kind: ServiceAccount}
+    patch: '[{"op": "add", "path": "/imagePullSecrets", "value": [{"name": "registry-$registry"}]}]'
 configMapGenerator:
   - name: topdog-advisor-config
     namespace: topdog
@@ -455,6 +471,7 @@ EOF
 preflight
 cluster_id=$(ensure_cluster)
 run doctl kubernetes cluster kubeconfig save "$cluster_id"
+create_namespaces
 ensure_registry
 db_id=$(ensure_database)
 ((skip_images)) || build_images

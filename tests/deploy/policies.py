@@ -1,7 +1,9 @@
 """Policies every rendered deploy/ overlay must meet that no schema expresses (pure: objects in, failures out).
 
-Each failure reads "<kind> <namespace>/<name>: <field path>: <reason>". Check(docs, release) runs them all;
-tests/deploy/deploy_test.py runs it on each rendered overlay, and on broken copies to show each policy can fail.
+Each failure reads "<kind> <namespace>/<name>: <field path>: <reason>". Check(docs, release, external_secrets)
+runs them all; tests/deploy/deploy_test.py runs it on each rendered overlay, and on broken copies to show each
+policy can fail. `external_secrets`: (namespace, name) of the Secrets made outside the render (deploy/README.md's
+table, created by deploy/doks/up.sh); a pod may reference only those and the ones cert-manager makes in the render.
 """
 import json
 import re
@@ -13,6 +15,18 @@ MONITORING_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 # `kubectl apply` (client side) keeps the whole object in an annotation limited to 256 KiB.
 APPLY_ANNOTATION_LIMIT = 262144
 HPA_TARGET_TYPES = {"Utilization", "AverageValue", "Value"}
+PRIVATE_REGISTRIES = ("registry.digitalocean.com/",)
+# Kinds without a namespace; every other object must name one (`kubectl apply` would put it in the context's).
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterIssuer", "CustomResourceDefinition",
+                  "PriorityClass", "StorageClass", "IngressClass", "PersistentVolume", "ValidatingWebhookConfiguration",
+                  "MutatingWebhookConfiguration", "APIService"}
+PSS_LABEL = "pod-security.kubernetes.io/enforce"
+# Pod Security Standards (kubernetes.io/docs/concepts/security/pod-security-standards): the volume types
+# `restricted` allows, and the capabilities `baseline` allows to add.
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected",
+                      "secret"}
+BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+                         "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
 # Environment variable names that carry credentials: their value must come from a Secret.
 SECRET_ENV = re.compile(r"(TOKEN|PASSWORD|PASSWD|SECRET|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL|DSN|DATABASE_URL)",
                         re.IGNORECASE)
@@ -81,9 +95,10 @@ def Selects(selector, labels):
 
 
 class Checker:
-    def __init__(self, docs, release):
+    def __init__(self, docs, release, external_secrets=()):
         self.docs = [d for d in docs if isinstance(d, dict)]
         self.release = release
+        self.external_secrets = set(external_secrets)
         self.failures = []
 
     def fail(self, doc, where, reason):
@@ -133,12 +148,19 @@ class Checker:
         for key in ("cpu", "memory"):
             if key not in (res.get("requests") or {}):
                 self.fail(doc, f"{where}.resources.requests.{key}", f"container {name}: no {key} request")
-        if "memory" not in (res.get("limits") or {}):
-            self.fail(doc, f"{where}.resources.limits.memory", f"container {name}: no memory limit")
+        for key in ("cpu", "memory"):
+            if key not in (res.get("limits") or {}):
+                self.fail(doc, f"{where}.resources.limits.{key}", f"container {name}: no {key} limit")
         if needs_probes:
             for probe in ("livenessProbe", "readinessProbe"):
                 if probe not in c:
                     self.fail(doc, f"{where}.{probe}", f"container {name}: no {probe}")
+        named_ports = {p.get("name") for p in c.get("ports") or []}
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            for handler in ("httpGet", "tcpSocket", "grpc"):
+                port = ((c.get(probe) or {}).get(handler) or {}).get("port")
+                if isinstance(port, str) and port not in named_ports:
+                    self.fail(doc, f"{where}.{probe}.{handler}.port", f"container {name}: no port named {port!r}")
         sc = c.get("securityContext") or {}
         non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
         user = sc.get("runAsUser", pod_sc.get("runAsUser"))
@@ -161,6 +183,111 @@ class Checker:
             if SECRET_ENV.search(env.get("name", "")) and "value" in env:
                 self.fail(doc, f"{where}.env[{i}]",
                           f"container {name}: {env.get('name')} is a literal value; take it from a Secret")
+
+    # --- Pod Security Standards of each pod's namespace --------------------------------------------------------
+    def CheckPodSecurity(self):
+        levels = {}
+        for ns in self.of_kind("Namespace"):
+            labels = (ns.get("metadata") or {}).get("labels") or {}
+            level = labels.get(PSS_LABEL)
+            if level not in ("privileged", "baseline", "restricted"):
+                self.fail(ns, f"metadata.labels.{PSS_LABEL}", f"{level!r}: set privileged, baseline or restricted")
+            levels[(ns.get("metadata") or {}).get("name")] = level
+        for doc in self.docs:
+            pod, base = PodSpec(doc)
+            level = levels.get(self.namespace(doc))
+            if pod is None or level not in ("baseline", "restricted"):
+                continue
+            why = f"namespace {self.namespace(doc)} enforces Pod Security {level!r}"
+            for field in ("hostNetwork", "hostPID", "hostIPC"):
+                if pod.get(field):
+                    self.fail(doc, f"{base}.{field}", f"{why}: the API server refuses the pod")
+            containers = [(f"{base}.{g}[{i}]", c) for g in ("containers", "initContainers")
+                          for i, c in enumerate(pod.get(g) or [])]
+            for i, v in enumerate(pod.get("volumes") or []):
+                kinds = set(v) - {"name"}
+                if "hostPath" in kinds or (level == "restricted" and not kinds <= RESTRICTED_VOLUMES):
+                    self.fail(doc, f"{base}.volumes[{i}]", f"{why}: volume type {sorted(kinds)} not allowed")
+            for where, c in containers:
+                sc = c.get("securityContext") or {}
+                added = set(((sc.get("capabilities") or {}).get("add")) or [])
+                allowed = {"NET_BIND_SERVICE"} if level == "restricted" else BASELINE_CAPABILITIES
+                if added - allowed:
+                    self.fail(doc, f"{where}.securityContext.capabilities.add", f"{why}: {sorted(added - allowed)}")
+                if any(p.get("hostPort") for p in c.get("ports") or []):
+                    self.fail(doc, f"{where}.ports", f"{why}: hostPort")
+                if level == "restricted":
+                    seccomp = (sc.get("seccompProfile") or (pod.get("securityContext") or {}).get("seccompProfile")
+                               or {}).get("type")
+                    if seccomp not in ("RuntimeDefault", "Localhost"):
+                        self.fail(doc, f"{where}.securityContext.seccompProfile",
+                                  f"{why}: needs seccompProfile RuntimeDefault or Localhost")
+
+    # --- what pods reference must exist ---------------------------------------------------------------------
+    def CheckPodReferences(self):
+        made_secrets = {(self.namespace(d), (d.get("spec") or {}).get("secretName")) for d in
+                        self.of_kind("Certificate")}
+        for doc in self.of_kind("Ingress"):  # cert-manager's ingress-shim makes these from the annotation
+            for tls in (doc.get("spec") or {}).get("tls") or []:
+                made_secrets.add((self.namespace(doc), tls.get("secretName")))
+        for account in self.of_kind("ServiceAccount"):
+            for i, secret in enumerate(account.get("imagePullSecrets") or []):
+                key = (self.namespace(account), secret.get("name"))
+                if self.find("Secret", *key) is None and key not in self.external_secrets:
+                    self.fail(account, f"imagePullSecrets[{i}]", f"Secret {key[0]}/{key[1]} is not in the render "
+                              "or deploy/README.md's Secrets table")
+        for doc in self.docs:
+            pod, base = PodSpec(doc)
+            if pod is None:
+                continue
+            ns = self.namespace(doc)
+            refs = []  # (field path, kind, name, optional)
+            for i, v in enumerate(pod.get("volumes") or []):
+                if "configMap" in v:
+                    refs.append((f"{base}.volumes[{i}]", "ConfigMap", v["configMap"].get("name"),
+                                 v["configMap"].get("optional")))
+                if "secret" in v:
+                    refs.append((f"{base}.volumes[{i}]", "Secret", v["secret"].get("secretName"),
+                                 v["secret"].get("optional")))
+                for j, src in enumerate((v.get("projected") or {}).get("sources") or []):
+                    for kind, key in (("ConfigMap", "configMap"), ("Secret", "secret")):
+                        if key in src:
+                            refs.append((f"{base}.volumes[{i}].projected.sources[{j}]", kind, src[key].get("name"),
+                                         src[key].get("optional")))
+            for i, secret in enumerate(pod.get("imagePullSecrets") or []):
+                refs.append((f"{base}.imagePullSecrets[{i}]", "Secret", secret.get("name"), False))
+            # A private registry needs a pull secret: on the pod or on its ServiceAccount (DigitalOcean's
+            # `registry add` attaches one to each namespace's `default` ServiceAccount only).
+            images = [c.get("image") or "" for g in ("containers", "initContainers") for c in pod.get(g) or []]
+            account_name = pod.get("serviceAccountName") or "default"
+            account = self.find("ServiceAccount", ns, account_name)
+            if any(i.startswith(PRIVATE_REGISTRIES) for i in images) and account_name != "default" and \
+                    not pod.get("imagePullSecrets") and not (account or {}).get("imagePullSecrets"):
+                self.fail(doc, f"{base}.serviceAccountName", f"images from a private registry but neither the pod "
+                          f"nor ServiceAccount {account_name} has imagePullSecrets")
+            for group in ("containers", "initContainers"):
+                for i, c in enumerate(pod.get(group) or []):
+                    for j, env in enumerate(c.get("env") or []):
+                        source = env.get("valueFrom") or {}
+                        for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+                            if key in source:
+                                refs.append((f"{base}.{group}[{i}].env[{j}]", kind, source[key].get("name"),
+                                             source[key].get("optional")))
+                    for j, env in enumerate(c.get("envFrom") or []):
+                        for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                            if key in env:
+                                refs.append((f"{base}.{group}[{i}].envFrom[{j}]", kind, env[key].get("name"),
+                                             env[key].get("optional")))
+            for where, kind, name, optional in refs:
+                if self.find(kind, ns, name) is not None:
+                    continue
+                if kind == "Secret" and ((ns, name) in made_secrets or (ns, name) in self.external_secrets):
+                    continue
+                if kind == "Secret" and optional:
+                    continue
+                source = "the render, a Certificate's secretName or deploy/README.md's Secrets table" \
+                    if kind == "Secret" else "the render"
+                self.fail(doc, where, f"{kind} {ns}/{name} is not in {source}")
 
     # --- secrets ----------------------------------------------------------------------------------------------
     def CheckSecrets(self):
@@ -206,6 +333,24 @@ class Checker:
                     Selects(spec.get("selector") or {}, PodLabels(w))]
             if not pods:
                 self.fail(doc, "spec.selector", "selects no pods of the render")
+                continue
+            ports = {p.get("name") for w in pods for c in PodSpec(w)[0].get("containers") or []
+                     for p in c.get("ports") or []}
+            for i, ep in enumerate(spec.get("podMetricsEndpoints") or []):
+                if ep.get("port") and ep["port"] not in ports:
+                    self.fail(doc, f"spec.podMetricsEndpoints[{i}].port", f"no selected pod has a port named "
+                              f"{ep['port']!r}")
+
+    def MinReplicas(self, workload):
+        """The fewest replicas a workload runs: its HPA's minReplicas, else spec.replicas (None: a DaemonSet)."""
+        if workload.get("kind") != "Deployment" and workload.get("kind") != "StatefulSet":
+            return None
+        for hpa in self.of_kind("HorizontalPodAutoscaler"):
+            ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+            if ref.get("kind") == workload.get("kind") and ref.get("name") == (workload.get("metadata") or {}).get(
+                    "name") and self.namespace(hpa) == self.namespace(workload):
+                return (hpa.get("spec") or {}).get("minReplicas", 1)
+        return (workload.get("spec") or {}).get("replicas", 1)
 
     # --- references between objects -----------------------------------------------------------------------------
     def CheckReferences(self):
@@ -214,6 +359,8 @@ class Checker:
             ns = self.namespace(doc)
             if ns and ns not in namespaces:
                 self.fail(doc, "metadata.namespace", f"namespace {ns!r} is neither in the render nor made by Helm")
+            if not ns and doc.get("kind") not in CLUSTER_SCOPED:
+                self.fail(doc, "metadata.namespace", "not set: kubectl apply would put it in the context's namespace")
             size = len(json.dumps(doc, separators=(",", ":")))
             if size > APPLY_ANNOTATION_LIMIT - 4096:
                 self.fail(doc, "(object)", f"{size} bytes: too large for kubectl apply's last-applied annotation")
@@ -238,10 +385,23 @@ class Checker:
                             self.fail(doc, f"spec.metrics[{i}]", f"{resource} utilisation of {Id(target)} whose "
                                       f"container {c.get('name')} has no {resource} request: the HPA cannot compute it")
         for doc in self.of_kind("PodDisruptionBudget"):
-            selector = (doc.get("spec") or {}).get("selector") or {}
-            if not any(PodLabels(w) is not None and self.namespace(w) == self.namespace(doc) and
-                       Selects(selector, PodLabels(w)) for w in self.docs):
+            spec = doc.get("spec") or {}
+            selector = spec.get("selector") or {}
+            owners = [w for w in self.docs if PodLabels(w) is not None and self.namespace(w) == self.namespace(doc)
+                      and Selects(selector, PodLabels(w))]
+            if not owners:
                 self.fail(doc, "spec.selector", "selects no pods of the render")
+            for w in owners:
+                replicas = self.MinReplicas(w)
+                if isinstance(spec.get("minAvailable"), int) and replicas is not None and \
+                        spec["minAvailable"] >= replicas:
+                    self.fail(doc, "spec.minAvailable", f"{spec['minAvailable']} of {Id(w)}'s {replicas} replicas: "
+                              "no pod may ever be evicted, node drains block")
+        for doc in self.of_kind("Certificate"):
+            ref = (doc.get("spec") or {}).get("issuerRef") or {}
+            kind = ref.get("kind", "Issuer")
+            if self.find(kind, self.namespace(doc) if kind == "Issuer" else None, ref.get("name")) is None:
+                self.fail(doc, "spec.issuerRef", f"{kind} {ref.get('name')} is not in the render")
         for doc in self.of_kind("Service"):
             spec = doc.get("spec") or {}
             selector = spec.get("selector")
@@ -314,6 +474,8 @@ class Checker:
 
     def Run(self):
         self.CheckContainers()
+        self.CheckPodSecurity()
+        self.CheckPodReferences()
         self.CheckSecrets()
         self.CheckMonitoring()
         self.CheckReferences()
@@ -332,5 +494,5 @@ def PinnedImage(image):
     return tag not in ("", "latest")
 
 
-def Check(docs, release):
-    return Checker(docs, release).Run()
+def Check(docs, release, external_secrets=()):
+    return Checker(docs, release, external_secrets).Run()
