@@ -495,6 +495,26 @@ def scenario_node_pool(env, kube, do, prom_url):
     expect(kube.objects()[("HorizontalPodAutoscaler", "web")]["spec"]["minReplicas"] == TARGET_MIN,
            "apply: the HPA is patched as well")
 
+    # The token's Secret is optional in deploy/: a token file absent at start leaves node pools alone (warned) while
+    # HPAs are still retuned; an empty one is a start-up error.
+    seed_hpas(kube)
+    do.reset()
+    do.control("POST", "node_pools", [{"cluster_id": CLUSTER_ID, "node_pool": seeded_pool}])
+    absent = digitalocean.replace(env.do_token_file, env.path("no-such-token"))
+    status, summary, stderr = env.once(
+        env.config(prom_url, dry_run=False, workloads=workloads, digitalocean=absent), "pool-no-token")
+    expect(status == 0 and summary is not None and summary["pool_updates"] == 0 and not do.requests(),
+           f"absent token: exit {status}, nothing sent to DigitalOcean ({len(do.requests())} requests)")
+    expect("digitalocean token file absent" in stderr, f"absent token: warned ({stderr[-300:]})")
+    expect(kube.objects()[("HorizontalPodAutoscaler", "web")]["spec"]["minReplicas"] == TARGET_MIN,
+           "absent token: the HPA is still patched")
+    empty = env.path("empty-token")
+    open(empty, "w").close()
+    status, summary, stderr = env.once(
+        env.config(prom_url, dry_run=False, workloads=workloads, digitalocean=digitalocean.replace(
+            env.do_token_file, empty)), "pool-empty-token")
+    expect(status != 0 and "digitalocean" in stderr, f"empty token: a start-up error (exit {status})")
+
 
 def scenario_faults(env, kube, prom_url):
     print("== 4. faults")
