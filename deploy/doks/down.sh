@@ -27,10 +27,6 @@ cluster's name. --dry-run prints the commands (assuming everything exists) and r
 EOF
 }
 
-value_of() {
-  [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"
-  printf '%s' "$2"
-}
 
 while [[ $# -gt 0 ]]; do
   case $1 in

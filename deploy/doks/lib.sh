@@ -14,6 +14,11 @@ dry_run=0
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+value_of() {  # the value of option $1 given as "$1 VALUE" ($2 is the next word)
+  [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"
+  printf '%s' "$2"
+}
+
 # One argument as a shell would need it: plain words stay plain, anything else in single quotes.
 quote() {
   if [[ $1 =~ ^[A-Za-z0-9_./:=,@%+^-]+$ ]]; then

@@ -86,10 +86,6 @@ read from files and never printed; generated ones (the scrape password) are kept
 EOF
 }
 
-value_of() {  # the value of option $1 given as "$1 VALUE" ($2 is the next word)
-  [[ $# -ge 2 && -n $2 ]] || die "$1 needs a value"
-  printf '%s' "$2"
-}
 
 while [[ $# -gt 0 ]]; do
   case $1 in
