@@ -27,7 +27,6 @@ cluster's name. --dry-run prints the commands (assuming everything exists) and r
 EOF
 }
 
-
 while [[ $# -gt 0 ]]; do
   case $1 in
     --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;

@@ -86,7 +86,6 @@ read from files and never printed; generated ones (the scrape password) are kept
 EOF
 }
 
-
 while [[ $# -gt 0 ]]; do
   case $1 in
     --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
