@@ -160,6 +160,7 @@ class Gates:
         failures = []
         for d, (_, docs) in self.renders.items():
             failures += [f"{d}: {f}" for f in policies.Check(docs, RELEASE, self.external_secrets)]
+            failures += [f"{d}: {f}" for f in DesignChecks(docs)]
         return failures
 
     def PrometheusRules(self):
@@ -315,7 +316,7 @@ class Gates:
             except (StopIteration, KeyError, IndexError, TypeError) as e:
                 failures.append(f"self-check {name}: the render has nothing to break ({e!r})")
                 continue
-            got = policies.Check(broken, RELEASE, self.external_secrets)
+            got = policies.Check(broken, RELEASE, self.external_secrets) + DesignChecks(broken)
             if not any(expected in f for f in got):
                 failures.append(f"self-check {name}: expected a failure containing {expected!r}, got {got}")
         broken = copy.deepcopy(docs)
@@ -329,6 +330,34 @@ class Gates:
             if rc == 0 or not any(expected in line for line in lines):
                 failures.append(f"self-check schema: expected a failure naming {expected!r}, got {lines}")
         return failures
+
+
+def ContainerEnv(docs, workload, container):
+    """The container's environment as the kubelet builds it from literal values and envFrom ConfigMaps."""
+    env = {}
+    for source in container.get("envFrom") or []:
+        name = (source.get("configMapRef") or {}).get("name")
+        for d in docs:
+            if d.get("kind") == "ConfigMap" and d["metadata"].get("name") == name and \
+                    d["metadata"].get("namespace") == workload["metadata"].get("namespace"):
+                env.update({(source.get("prefix") or "") + k: v for k, v in (d.get("data") or {}).items()})
+    env.update({e["name"]: e["value"] for e in container.get("env") or [] if "value" in e})
+    return env
+
+
+def DesignChecks(docs):
+    """What the design fixes for this stack, beyond the generic policies."""
+    failures = []
+    backends = [d for d in docs if d.get("kind") == "Deployment" and d["metadata"].get("name") == "backend"]
+    if not backends:
+        failures.append("Deployment backend: not in the render")
+    for backend in backends:
+        for i, c in enumerate(Containers(backend)):
+            mode = ContainerEnv(docs, backend, c).get("MARKETPLACE_MODE")
+            if mode != "directory":
+                failures.append(f"{policies.Id(backend)}: spec.template.spec.containers[{i}]: MARKETPLACE_MODE is "
+                                f"{mode!r}, the design runs the backend with 'directory'")
+    return failures
 
 
 def First(docs, kind, predicate=lambda d: True):
@@ -448,6 +477,8 @@ MUTATIONS = [
      .pop("imagePullSecrets"), "has imagePullSecrets"),
     ("unknown pull secret", lambda docs: _Set(First(docs, "ServiceAccount", lambda d: d.get("imagePullSecrets")),
                                               "imagePullSecrets", [{"name": "nope"}]), "/nope is not in the render"),
+    ("marketplace mode", lambda docs: First(docs, "ConfigMap", lambda d: "MARKETPLACE_MODE" in (d.get("data") or {}))[
+        "data"].update({"MARKETPLACE_MODE": "full"}), "MARKETPLACE_MODE is 'full'"),
     ("object size", lambda docs: First(docs, "ConfigMap").setdefault("data", {}).update({"big": "x" * 300000}),
      "too large"),
 ]
