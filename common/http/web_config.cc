@@ -595,9 +595,9 @@ bool IsBcryptHash(std::string_view hash) {
   auto base64 = [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/';
   };
-  if (hash.size() != 60 || hash.substr(0, 3) != "$2a" && hash.substr(0, 3) != "$2b" && hash.substr(0, 3) != "$2y") {
-    return false;
-  }
+  if (hash.size() != 60) return false;
+  const std::string_view prefix = hash.substr(0, 3);
+  if (prefix != "$2a" && prefix != "$2b" && prefix != "$2y") return false;
   if (hash[3] != '$' || hash[6] != '$' || !std::isdigit(static_cast<unsigned char>(hash[4])) ||
       !std::isdigit(static_cast<unsigned char>(hash[5]))) {
     return false;
