@@ -64,8 +64,8 @@ def ExternalSecrets(repo):
     return secrets
 
 
-def Run(argv, cwd, stdin=None):
-    return subprocess.run(argv, cwd=cwd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def Run(argv, cwd):
+    return subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 # What the DOKS overlays' advisor config adds to the base's (deploy/overlays/doks/advisor-config.yaml).
@@ -89,10 +89,9 @@ class Gates:
         return [] if r.returncode == 0 else [f"yamllint exited {r.returncode}:\n{r.stdout}{r.stderr}"]
 
     def Kustomizations(self):
-        dirs = ["deploy/base"] + sorted(os.path.relpath(os.path.dirname(p), self.repo) for p in
-                                        glob.glob(os.path.join(self.repo, "deploy", "overlays", "*",
-                                                               "kustomization.yaml")))
-        return [d for d in dirs if os.path.exists(os.path.join(self.repo, d, "kustomization.yaml"))]
+        """deploy/base and every overlay (components render only inside an overlay)."""
+        overlays = glob.glob(os.path.join(self.repo, "deploy", "overlays", "*", "kustomization.yaml"))
+        return ["deploy/base"] + sorted(os.path.relpath(os.path.dirname(p), self.repo) for p in overlays)
 
     def Render(self):
         failures = []
